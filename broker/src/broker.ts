@@ -1,0 +1,65 @@
+/** The embedded MQTT broker: Aedes with our permission hooks, behind the configured listeners. */
+
+import type { Logger, Secrets, Topics } from '@gravity-led/shared';
+import { Aedes } from 'aedes';
+import { type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
+import { createPermissions } from './permissions.js';
+
+export interface BrokerOptions {
+  readonly host?: string;
+  readonly port: number;
+  /** 0 = off. */
+  readonly wsPort: number;
+  /** 0 = off. */
+  readonly tlsPort: number;
+  readonly tls?: { cert: Buffer; key: Buffer };
+  readonly secrets: Pick<Secrets, 'operator' | 'service'>;
+  readonly prefix: string;
+  readonly topics: Topics;
+  readonly log: Logger;
+}
+
+export interface RunningBroker {
+  readonly aedes: Aedes;
+  readonly listeners: readonly Listener[];
+  close(): Promise<void>;
+}
+
+export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  const { log } = options;
+  const permissions = createPermissions(options.secrets, options.prefix, options.topics);
+  const aedes = await Aedes.createBroker({
+    authenticate: permissions.authenticate,
+    authorizePublish: permissions.authorizePublish,
+    authorizeSubscribe: permissions.authorizeSubscribe,
+    // A client that has not sent CONNECT within 5 s is only holding a socket open.
+    connectTimeout: 5000,
+  });
+  aedes.on('clientError', (client, error) => log.debug({ client: client.id, err: error.message }, 'client error'));
+  aedes.on('connectionError', (_client, error) => log.debug({ err: error.message }, 'connection error'));
+  aedes.on('clientReady', (client) => log.debug({ client: client.id }, 'client connected'));
+
+  const listeners: Listener[] = [];
+  try {
+    listeners.push(await tcpListener(aedes, options.port, options.host));
+    if (options.wsPort > 0) listeners.push(await webSocketListener(aedes, options.wsPort, options.host));
+    if (options.tlsPort > 0) {
+      if (!options.tls) throw new Error('BROKER_TLS_PORT is set but no certificate is available');
+      listeners.push(await tlsListener(aedes, options.tlsPort, options.tls, options.host));
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw error;
+  }
+
+  return {
+    aedes,
+    listeners,
+    async close() {
+      // Closing aedes first disconnects clients, so the listeners' close() is not held up by open sockets.
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await Promise.all(listeners.map((l) => l.close()));
+    },
+  };
+}

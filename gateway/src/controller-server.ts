@@ -1,0 +1,169 @@
+/**
+ * The WebSocket door of the gateway: token check at the handshake, capacity, and the set of live sessions.
+ * It is attached to the HTTP and the HTTPS server alike, so ws:// and wss:// behave the same.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Gravity, LedState, Logger } from '@gravity-led/shared';
+import { WebSocketServer } from 'ws';
+import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
+import { type Role, Session, type SessionHost } from './session.js';
+
+/** Frames over 1 KiB close the socket with 1009 (ws does this for us at maxPayload). */
+export const MAX_FRAME_BYTES = 1024;
+/** How often a ping checks that each client is still there; one missed pong and the connection is dropped. */
+export const HEARTBEAT_MS = 10_000;
+
+export interface ControllerServerOptions {
+  readonly auth: AuthMode;
+  readonly token: string;
+  readonly maxClients: number;
+  readonly maxRate: number;
+  readonly log: Logger;
+  publish(gravity: Gravity): boolean;
+  readonly isAvailable: () => boolean;
+  readonly lastState: () => LedState | undefined;
+  /** Told whenever the number of controllers or the capacity changes. */
+  onOccupancy(controllers: number, maxClients: number): void;
+}
+
+export class ControllerServer implements SessionHost {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  private readonly sessions = new Set<Session>();
+  /** Admitted controllers, oldest first, so that lowering the capacity closes the newest. */
+  private readonly controllers: Session[] = [];
+  private maxClients: number;
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly options: ControllerServerOptions) {
+    this.maxClients = options.maxClients;
+    this.heartbeat = setInterval(() => this.checkAlive(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  get token(): string | undefined {
+    return this.options.auth === 'token' ? this.options.token : undefined;
+  }
+  get maxRate(): number {
+    return this.options.maxRate;
+  }
+  get available(): boolean {
+    return this.options.isAvailable();
+  }
+  get lastState(): LedState | undefined {
+    return this.options.lastState();
+  }
+  get controllerCount(): number {
+    return this.controllers.length;
+  }
+
+  /** Routes WebSocket upgrades of an HTTP(S) server here. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (url.pathname !== '/' && url.pathname !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    let authenticated = this.options.auth === 'none';
+    if (!authenticated) {
+      const presented = handshakeToken(req);
+      if (presented !== undefined) {
+        if (!tokenMatches(presented, this.options.token)) {
+          this.options.log.warn({ remote: req.socket.remoteAddress }, 'refused a wrong token at the handshake');
+          socket.end(
+            'HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nwrong token\n',
+          );
+          return;
+        }
+        authenticated = true;
+      }
+    }
+    const role: Role = url.searchParams.get('role') === 'viewer' ? 'viewer' : 'controller';
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new Session(ws, role, this, authenticated);
+      this.sessions.add(session);
+      this.options.log.debug({ conn: session.id, role, remote: req.socket.remoteAddress }, 'connection opened');
+    });
+  }
+
+  admit(session: Session): boolean {
+    if (session.role === 'viewer') return true;
+    if (this.controllers.length >= this.maxClients) {
+      this.options.log.info({ conn: session.id, maxClients: this.maxClients }, 'refused a controller: device in use');
+      session.close(1013, 'device in use: the maximum number of controllers is connected');
+      return false;
+    }
+    this.controllers.push(session);
+    this.options.log.info({ conn: session.id, controllers: this.controllers.length }, 'controller connected');
+    this.options.onOccupancy(this.controllers.length, this.maxClients);
+    return true;
+  }
+
+  release(session: Session): void {
+    this.sessions.delete(session);
+    const index = this.controllers.indexOf(session);
+    if (index < 0) return;
+    this.controllers.splice(index, 1);
+    this.options.log.info(
+      { conn: session.id, accepted: session.accepted, rejected: session.rejected, dropped: session.dropped },
+      'controller disconnected',
+    );
+    this.options.onOccupancy(this.controllers.length, this.maxClients);
+  }
+
+  publish(gravity: Gravity): boolean {
+    return this.options.publish(gravity);
+  }
+
+  hello(session: Session): Record<string, unknown> {
+    return {
+      role: session.role,
+      available: this.available,
+      controllers: this.controllers.length,
+      maxClients: this.maxClients,
+    };
+  }
+
+  /** The operator's run-time capacity: lowering it closes the newest controllers beyond it. */
+  setMaxClients(n: number): void {
+    this.maxClients = n;
+    this.options.log.info({ maxClients: n }, 'capacity changed');
+    const extra = this.controllers.slice(n);
+    for (const session of extra.reverse()) session.close(1013, 'device in use: capacity lowered by the operator');
+    this.options.onOccupancy(this.controllers.length, this.maxClients);
+  }
+
+  broadcastState(state: LedState): void {
+    for (const session of this.sessions) if (session.authenticated) session.sendState(state);
+  }
+
+  broadcastAvailability(available: boolean): void {
+    const message = available
+      ? { type: 'available' }
+      : { type: 'unavailable', reason: 'the LED driver or the MQTT broker is not reachable' };
+    for (const session of this.sessions) if (session.authenticated) session.sendJson(message);
+  }
+
+  private checkAlive(): void {
+    for (const session of this.sessions) {
+      if (!session.alive) {
+        session.socket.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.socket.ping();
+    }
+  }
+
+  /** Closes every connection with 1001 (going away) and stops accepting. */
+  close(): void {
+    clearInterval(this.heartbeat);
+    for (const session of this.sessions) session.close(1001, 'gateway shutting down');
+    this.wss.close();
+  }
+}

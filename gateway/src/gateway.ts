@@ -1,0 +1,97 @@
+/** The gateway assembled: MQTT bridge, HTTP and HTTPS servers, and the WebSocket controller server on both. */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Account, Logger, Topics } from '@gravity-led/shared';
+import type { AuthMode } from './auth.js';
+import { ControllerServer } from './controller-server.js';
+import { createRequestHandler, loadAssets } from './http-routes.js';
+import { MqttBridge } from './mqtt-bridge.js';
+
+export interface GatewayOptions {
+  readonly host?: string;
+  readonly port: number;
+  /** 0 = off. */
+  readonly httpsPort: number;
+  readonly tls?: { cert: string | Buffer; key: string | Buffer };
+  readonly auth: AuthMode;
+  readonly token: string;
+  readonly maxClients: number;
+  readonly maxRate: number;
+  readonly mqttUrl: string;
+  readonly account: Account;
+  readonly topics: Topics;
+  readonly log: Logger;
+}
+
+export interface RunningGateway {
+  readonly port: number;
+  readonly httpsPort: number;
+  readonly controllers: ControllerServer;
+  readonly bridge: MqttBridge;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const { log } = options;
+  if (options.auth === 'none') log.warn('GATEWAY_AUTH=none: anyone who can reach the gateway can drive the LEDs');
+  const bridge = new MqttBridge(options.mqttUrl, options.account, options.topics, log);
+  const controllers = new ControllerServer({
+    auth: options.auth,
+    token: options.token,
+    maxClients: options.maxClients,
+    maxRate: options.maxRate,
+    log,
+    publish: (g) => bridge.publishGravity(g),
+    isAvailable: () => bridge.isAvailable,
+    lastState: () => bridge.lastState,
+    onOccupancy: (n, max) => bridge.publishClients(n, max),
+  });
+  bridge.on('state', (state) => controllers.broadcastState(state));
+  bridge.on('availability', (available) => controllers.broadcastAvailability(available));
+  bridge.on('max-clients', (n) => controllers.setMaxClients(n));
+  bridge.publishClients(0, options.maxClients);
+
+  const handler = createRequestHandler(loadAssets(), { live: () => true, ready: () => bridge.client.connected });
+  const servers: Server[] = [];
+  const http = createHttpServer({ noDelay: true }, handler);
+  controllers.attach(http);
+  servers.push(http);
+  let httpsPort = 0;
+  try {
+    const port = await listen(http, options.port, options.host);
+    if (options.httpsPort > 0 && options.tls) {
+      const https = createHttpsServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true }, handler);
+      controllers.attach(https);
+      servers.push(https);
+      httpsPort = await listen(https, options.httpsPort, options.host);
+    }
+    return {
+      port,
+      httpsPort,
+      controllers,
+      bridge,
+      async close() {
+        controllers.close();
+        for (const server of servers) server.closeAllConnections();
+        await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+        await bridge.close();
+      },
+    };
+  } catch (error) {
+    controllers.close();
+    for (const server of servers) server.close();
+    await bridge.close();
+    throw error;
+  }
+}

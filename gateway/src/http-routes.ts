@@ -1,0 +1,82 @@
+/**
+ * Plain HTTP for the gateway: the phone page and the live view from `gateway/public`, and health endpoints.
+ * Files are read once at start: a fixed map of names means no path from a request ever reaches the file system.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+};
+
+interface Asset {
+  readonly body: Buffer;
+  readonly type: string;
+}
+
+export function loadAssets(dir: string = PUBLIC_DIR): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return assets;
+  }
+  for (const name of names) {
+    const type = TYPES[extname(name)];
+    if (type) assets.set(`/${name}`, { body: readFileSync(join(dir, name)), type });
+  }
+  const index = assets.get('/index.html');
+  if (index) assets.set('/', index);
+  const view = assets.get('/view.html');
+  if (view) assets.set('/view', view);
+  return assets;
+}
+
+export interface Health {
+  /** Up and answering. */
+  live(): boolean;
+  /** Connected to the broker, so gravity can flow. */
+  ready(): boolean;
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  // The token travels in the URL fragment; no third-party content may ever load next to it.
+  'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
+};
+
+export function createRequestHandler(assets: Map<string, Asset>, health: Health) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/healthz' || path === '/readyz') {
+      const ok = path === '/healthz' ? health.live() : health.ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+      return;
+    }
+    const asset = assets.get(path);
+    if (!asset) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+    res.end(req.method === 'HEAD' ? undefined : asset.body);
+  };
+}

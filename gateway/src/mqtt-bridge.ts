@@ -1,0 +1,113 @@
+/**
+ * The gateway's side of MQTT: publishes gravity, follows the LED state, the led-driver's availability and the
+ * operator's capacity setting, and announces the gateway's own occupancy.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  type Account,
+  connectService,
+  decodeLedState,
+  disconnectService,
+  encodeGravityJson,
+  type Gravity,
+  type LedState,
+  type Logger,
+  ONLINE,
+  type Topics,
+} from '@gravity-led/shared';
+import type { MqttClient } from 'mqtt';
+
+export interface BridgeEvents {
+  state: [LedState];
+  /** A valid capacity from the operator. */
+  'max-clients': [number];
+  /** The device can (or can no longer) be driven: broker reachable and led-driver online. */
+  availability: [boolean];
+}
+
+/** Largest capacity the operator may set over MQTT, as for GATEWAY_MAX_CLIENTS. */
+export const MAX_CLIENTS_LIMIT = 1000;
+
+export function parseMaxClients(payload: Uint8Array): number | undefined {
+  const text = Buffer.from(payload).toString('utf8').trim();
+  if (!/^\d{1,4}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= MAX_CLIENTS_LIMIT ? n : undefined;
+}
+
+export class MqttBridge extends EventEmitter<BridgeEvents> {
+  readonly client: MqttClient;
+  private driverOnline = false;
+  private available = false;
+  lastState: LedState | undefined;
+  private occupancy: string | undefined;
+
+  constructor(
+    url: string,
+    account: Account,
+    private readonly topics: Topics,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.client = connectService({ url, account, service: 'gateway', statusTopic: topics.gatewayStatus });
+    this.client.on('connect', () => {
+      log.info({ url }, 'connected to MQTT broker');
+      this.client.subscribe([topics.ledsState, topics.driverStatus, topics.maxClientsSet], { qos: 0 }, (error) => {
+        if (error) log.error({ err: error.message }, 'could not subscribe');
+      });
+      if (this.occupancy) this.client.publish(topics.gatewayClients, this.occupancy, { qos: 1, retain: true });
+      this.updateAvailability();
+    });
+    this.client.on('close', () => this.updateAvailability());
+    this.client.on('error', (error) => log.warn({ err: error.message }, 'MQTT error'));
+    this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.topics.ledsState) {
+      const state = decodeLedState(payload);
+      if (state) {
+        this.lastState = state;
+        this.emit('state', state);
+      }
+    } else if (topic === this.topics.driverStatus) {
+      this.driverOnline = payload.toString() === ONLINE;
+      this.updateAvailability();
+    } else if (topic === this.topics.maxClientsSet) {
+      const n = parseMaxClients(payload);
+      if (n === undefined) {
+        this.log.warn({ topic, payload: payload.toString('utf8', 0, 32) }, `ignored: expected a whole number 0..${MAX_CLIENTS_LIMIT}`);
+      } else {
+        this.emit('max-clients', n);
+      }
+    }
+  }
+
+  private updateAvailability(): void {
+    const available = this.client.connected && this.driverOnline;
+    if (available === this.available) return;
+    this.available = available;
+    this.emit('availability', available);
+  }
+
+  get isAvailable(): boolean {
+    return this.available;
+  }
+
+  /** Publishes a gravity vector; false (and nothing queued) when the broker is not reachable. */
+  publishGravity(gravity: Gravity): boolean {
+    if (!this.client.connected) return false;
+    this.client.publish(this.topics.gravity, encodeGravityJson(gravity), { qos: 0 });
+    return true;
+  }
+
+  /** Announces the occupancy, retained; kept and sent again after a reconnect rather than queued while offline. */
+  publishClients(clients: number, maxClients: number): void {
+    this.occupancy = JSON.stringify({ clients, maxClients });
+    if (this.client.connected) this.client.publish(this.topics.gatewayClients, this.occupancy, { qos: 1, retain: true });
+  }
+
+  close(): Promise<void> {
+    return disconnectService(this.client, this.topics.gatewayStatus);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * One WebSocket client from handshake to close: authentication by first frame when needed, frame parsing,
+ * rate capping, and the frames we send back (hello, state, availability, errors).
+ */
+import {
+  type Gravity,
+  gravityFromObject,
+  type LedState,
+  type ParseResult,
+  parseGravityBinary,
+  parseGravityText,
+} from '@gravity-led/shared';
+import type { RawData, WebSocket } from 'ws';
+import { AUTH_TIMEOUT_MS, authFrameToken, tokenMatches } from './auth.js';
+import { LatestValueThrottle } from './latest-value-throttle.js';
+
+/** A controller drives the LEDs; a viewer only watches (the live view), and does not take a controller's place. */
+export type Role = 'controller' | 'viewer';
+
+/** Past this many bytes waiting toward a slow client, state frames are held back and only the newest is sent later. */
+export const MAX_BUFFERED_BYTES = 64 * 1024;
+
+export interface SessionHost {
+  readonly token: string | undefined;
+  /** Called once the client is authenticated; returns false when it was refused (capacity), having closed it. */
+  admit(session: Session): boolean;
+  publish(gravity: Gravity): boolean;
+  readonly available: boolean;
+  readonly lastState: LedState | undefined;
+  readonly maxRate: number;
+  hello(session: Session): Record<string, unknown>;
+  release(session: Session): void;
+}
+
+let nextId = 1;
+
+export class Session {
+  readonly id = nextId++;
+  authenticated = false;
+  /** Frames accepted (valid) and rejected, for logs and metrics. */
+  accepted = 0;
+  rejected = 0;
+  private readonly throttle: LatestValueThrottle<Gravity>;
+  private authTimer: NodeJS.Timeout | undefined;
+  private heldState: string | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
+  alive = true;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly role: Role,
+    private readonly host: SessionHost,
+    authenticated: boolean,
+  ) {
+    this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g));
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    socket.on('close', () => this.onClose());
+    socket.on('error', () => socket.terminate());
+    if (authenticated) {
+      this.authenticated = true;
+      this.start();
+    } else {
+      this.authTimer = setTimeout(() => socket.close(1008, 'authentication required'), AUTH_TIMEOUT_MS);
+    }
+  }
+
+  private start(): void {
+    if (!this.host.admit(this)) return;
+    this.sendJson({ type: 'hello', ...this.host.hello(this) });
+    const state = this.host.lastState;
+    if (state) this.sendState(state);
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (!this.authenticated) {
+      this.onAuthFrame(data, isBinary);
+      return;
+    }
+    if (this.role === 'viewer') {
+      this.reject('this connection is a viewer: it cannot drive the LEDs');
+      return;
+    }
+    const result = isBinary ? parseGravityBinary(asBytes(data)) : this.parseText(asBytes(data).toString('utf8'));
+    if (result === null) return;
+    if (!result.ok) {
+      this.reject(result.message, result.reason);
+      return;
+    }
+    this.accepted++;
+    this.throttle.push(result.value);
+  }
+
+  /** A gravity frame in either text format; null for an auth frame, which is harmless once authenticated. */
+  private parseText(text: string): ParseResult<Gravity> | null {
+    if (!text.trimStart().startsWith('{')) return parseGravityText(text);
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return { ok: false, reason: 'bad-json', message: 'not valid JSON' };
+    }
+    // A client that authenticated at the handshake may still send its auth frame out of habit.
+    if (authFrameToken(message) !== undefined) return null;
+    return gravityFromObject(message);
+  }
+
+  private onAuthFrame(data: RawData, isBinary: boolean): void {
+    const token = isBinary ? undefined : parseAuth(asBytes(data).toString('utf8'));
+    if (token === undefined || this.host.token === undefined || !tokenMatches(token, this.host.token)) {
+      this.socket.close(1008, token === undefined ? 'authentication required' : 'wrong token');
+      return;
+    }
+    clearTimeout(this.authTimer);
+    this.authenticated = true;
+    this.start();
+  }
+
+  private forward(gravity: Gravity): void {
+    if (!this.host.publish(gravity)) this.sendJson({ type: 'unavailable', reason: 'broker unreachable: value dropped' });
+  }
+
+  private reject(message: string, reason = 'refused'): void {
+    this.rejected++;
+    this.sendJson({ type: 'error', reason, message });
+  }
+
+  sendJson(message: Record<string, unknown>): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(JSON.stringify(message));
+  }
+
+  /** State frames to a slow client: never queue more than MAX_BUFFERED_BYTES, keep only the newest one waiting. */
+  sendState(state: LedState): void {
+    const frame = JSON.stringify({ type: 'state', ...state });
+    if (this.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
+      if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
+      return;
+    }
+    this.heldState = frame;
+    this.holdTimer ??= setInterval(() => {
+      if (this.socket.readyState !== this.socket.OPEN) return this.stopHolding();
+      if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES || this.heldState === undefined) return;
+      this.socket.send(this.heldState);
+      this.stopHolding();
+    }, 50);
+  }
+
+  private stopHolding(): void {
+    clearInterval(this.holdTimer);
+    this.holdTimer = undefined;
+    this.heldState = undefined;
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  private onClose(): void {
+    clearTimeout(this.authTimer);
+    this.throttle.cancel();
+    this.stopHolding();
+    this.host.release(this);
+  }
+
+  get dropped(): number {
+    return this.throttle.dropped;
+  }
+}
+
+function asBytes(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function parseAuth(text: string): string | undefined {
+  try {
+    return authFrameToken(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,18 @@
+/** What the led-driver needs from hardware: set two duty cycles, and let go cleanly. */
+import type { Duty } from '@gravity-led/shared';
+
+export interface LedPins {
+  /** BCM number of the green LED (tilt right). */
+  readonly right: number;
+  /** BCM number of the red LED (tilt left). */
+  readonly left: number;
+}
+
+export interface LedBackend {
+  /** `sim`, `pigpio`, `sysfs`: said in the log at start. */
+  readonly name: string;
+  /** Applies both duty cycles (0..100). Must not throw for values in range. */
+  write(duty: Duty): void;
+  /** Both LEDs off, then the hardware released. Called once, at shutdown. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,116 @@
+/**
+ * The led-driver assembled: MQTT inputs (gravity, the gateway's availability and occupancy), the LED rule,
+ * the output, and every fail-safe that turns both LEDs off when control is lost.
+ */
+import {
+  type Account,
+  connectService,
+  disconnectService,
+  dutyFromGravity,
+  encodeLedState,
+  type LedState,
+  type Logger,
+  OFF,
+  OFFLINE,
+  parseGravityPayload,
+  type Topics,
+} from '@gravity-led/shared';
+import type { MqttClient } from 'mqtt';
+import type { LedBackend } from './backends/backend.js';
+import { LedOutput } from './led-output.js';
+import { RejectionLog } from './rejection-log.js';
+import { Watchdog } from './watchdog.js';
+
+export interface LedDriverOptions {
+  readonly backend: LedBackend;
+  readonly mqttUrl: string;
+  readonly account: Account;
+  readonly topics: Topics;
+  readonly failsafeTimeoutMs: number;
+  readonly log: Logger;
+}
+
+export interface RunningLedDriver {
+  readonly output: LedOutput;
+  readonly client: MqttClient;
+  readonly rejections: RejectionLog;
+  close(): Promise<void>;
+}
+
+export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
+  const { topics, log } = options;
+  const rejections = new RejectionLog(log);
+  let client: MqttClient | undefined;
+  let unreported: LedState | undefined;
+
+  const report = (state: LedState) => {
+    if (client?.connected) {
+      client.publish(topics.ledsState, encodeLedState(state), { qos: 0, retain: true });
+      unreported = undefined;
+    } else {
+      // Published once the broker is back, so the retained state tells why the LEDs went dark.
+      unreported = state;
+    }
+  };
+  const output = new LedOutput(options.backend, report, log);
+  const watchdog = new Watchdog(options.failsafeTimeoutMs, () => output.apply(OFF, 'stale'));
+  let gatewayClients: number | undefined;
+
+  client = connectService({ url: options.mqttUrl, account: options.account, service: 'led-driver', statusTopic: topics.driverStatus });
+  const mqtt = client;
+  mqtt.on('connect', () => {
+    log.info({ url: options.mqttUrl }, 'connected to MQTT broker');
+    mqtt.subscribe([topics.gravity, topics.gatewayStatus, topics.gatewayClients], { qos: 0 }, (error) => {
+      if (error) log.error({ err: error.message }, 'could not subscribe');
+    });
+    report(unreported ?? output.current);
+  });
+  mqtt.on('close', () => {
+    if (output.apply(OFF, 'broker-lost')) log.warn('lost the MQTT broker');
+  });
+  mqtt.on('error', (error) => log.warn({ err: error.message }, 'MQTT error'));
+  mqtt.on('message', (topic, payload, packet) => {
+    if (topic === topics.gravity) {
+      // A retained gravity value is history, not a live controller: it must not light the LEDs at start.
+      if (packet.retain) return;
+      const result = parseGravityPayload(payload);
+      if (!result.ok) return rejections.record(topic, result.reason, result.message);
+      output.apply(dutyFromGravity(result.value), 'gravity', result.value.seq);
+      watchdog.feed();
+    } else if (topic === topics.gatewayStatus) {
+      if (payload.toString() === OFFLINE) output.apply(OFF, 'gateway-offline');
+    } else if (topic === topics.gatewayClients) {
+      const clients = parseClients(payload);
+      if (clients === undefined) return rejections.record(topic, 'bad-shape', 'expected {"clients": n, ...}');
+      // The last controller left: off now, rather than after the stale timeout.
+      if (clients === 0 && gatewayClients !== undefined && gatewayClients > 0) output.apply(OFF, 'controller-left');
+      gatewayClients = clients;
+    }
+  });
+
+  return {
+    output,
+    client: mqtt,
+    rejections,
+    async close() {
+      watchdog.stop();
+      rejections.stop();
+      await output.close();
+      if (mqtt.connected) {
+        await new Promise<void>((resolve) =>
+          mqtt.publish(topics.ledsState, encodeLedState(output.current), { qos: 1, retain: true }, () => resolve()),
+        );
+      }
+      await disconnectService(mqtt, topics.driverStatus);
+    },
+  };
+}
+
+function parseClients(payload: Buffer): number | undefined {
+  try {
+    const { clients } = JSON.parse(payload.toString('utf8')) as { clients?: unknown };
+    return typeof clients === 'number' && Number.isSafeInteger(clients) && clients >= 0 ? clients : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The one place that changes the LEDs: applies a duty through the backend and reports every applied change.
+ * Both the gravity path and every fail-safe go through apply(), so the state topic cannot disagree with the pins.
+ */
+import { type Duty, type LedState, type Logger, OFF, type StateReason, sameDuty } from '@gravity-led/shared';
+import type { LedBackend } from './backends/backend.js';
+
+export class LedOutput {
+  private state: LedState;
+
+  constructor(
+    private readonly backend: LedBackend,
+    private readonly report: (state: LedState) => void,
+    private readonly log: Logger,
+  ) {
+    backend.write(OFF);
+    this.state = { ...OFF, reason: 'start', ts: Date.now() };
+  }
+
+  get current(): LedState {
+    return this.state;
+  }
+
+  get lit(): boolean {
+    return this.state.left > 0 || this.state.right > 0;
+  }
+
+  /** Applies `duty`; returns true when it changed anything (and was therefore reported). */
+  apply(duty: Duty, reason: StateReason, seq?: number): boolean {
+    if (sameDuty(duty, this.state)) return false;
+    try {
+      this.backend.write(duty);
+    } catch (error) {
+      // A failing write leaves the pins unknown: try to turn both off, and report what we believe.
+      this.log.error({ err: (error as Error).message, backend: this.backend.name }, 'LED write failed, turning both off');
+      try {
+        this.backend.write(OFF);
+      } catch {
+        // Nothing more can be done from software; the state still says off, as intended.
+      }
+      duty = OFF;
+    }
+    this.state = { left: duty.left, right: duty.right, reason, ...(seq === undefined ? {} : { seq }), ts: Date.now() };
+    if (reason !== 'gravity' && reason !== 'manual') this.log.info({ reason }, 'LEDs off (fail-safe)');
+    this.report(this.state);
+    return true;
+  }
+
+  /** Both off and the hardware released; the last state reports `shutdown`. */
+  async close(): Promise<void> {
+    this.apply(OFF, 'shutdown');
+    await this.backend.close();
+  }
+}

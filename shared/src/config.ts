@@ -1,0 +1,131 @@
+/**
+ * Configuration from environment variables: one table, the same names for `npm start` and docker-compose.yml.
+ * Every variable is validated at the door; a bad value stops the service with one line naming the variable,
+ * the value and what is allowed.
+ */
+import { fileURLToPath } from 'node:url';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+interface Variable<T> {
+  readonly default: T;
+  /** What is allowed, worded for the error line. */
+  readonly allowed: string;
+  /** The meaning, for the README's table and `--help`. */
+  readonly doc: string;
+  parse(raw: string): T | undefined;
+}
+
+function variable<T>(doc: string, allowed: string, fallback: T, parse: (raw: string) => T | undefined): Variable<T> {
+  return { doc, allowed, default: fallback, parse };
+}
+
+function integer(raw: string, min: number, max: number): number | undefined {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= min && n <= max ? n : undefined;
+}
+
+const port = (doc: string, fallback: number, offAllowed = false) =>
+  variable(doc, offAllowed ? 'a TCP port 1..65535, or 0 for off' : 'a TCP port 1..65535', fallback, (raw) =>
+    integer(raw, offAllowed ? 0 : 1, 65535),
+  );
+
+const whole = (doc: string, fallback: number, min: number, max: number) =>
+  variable(doc, `a whole number ${min}..${max}`, fallback, (raw) => integer(raw, min, max));
+
+const oneOf = <const T extends string>(doc: string, fallback: T, values: readonly T[]) =>
+  variable(doc, values.join(' | '), fallback, (raw) => ((values as readonly string[]).includes(raw) ? (raw as T) : undefined));
+
+const text = (doc: string, allowed: string, pattern: RegExp) =>
+  variable<string | undefined>(doc, allowed, undefined, (raw) => (pattern.test(raw) ? raw : undefined));
+
+const bcmPin = (doc: string, fallback: number) => whole(doc, fallback, 0, 27);
+
+const MQTT_URL_PATTERN = /^(mqtts?|wss?):\/\/[^\s/?#]+(:\d{1,5})?(\/[^\s]*)?$/;
+
+/** Where generated secrets and the certificate live: `.data/` at the repository root unless DATA_DIR says otherwise. */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../.data', import.meta.url));
+
+export const VARIABLES = {
+  GATEWAY_PORT: port('HTTP + WebSocket port of the gateway', 5678),
+  GATEWAY_HTTPS_PORT: port('the same page and WebSocket over TLS (https, wss)', 5679, true),
+  GATEWAY_HOST: text('address the gateway listens on', 'an IP address or host name', /^[\w.:-]+$/),
+  TLS_CERT_FILE: text('PEM certificate for the HTTPS port and BROKER_TLS_PORT', 'a file path', /^.+$/),
+  TLS_KEY_FILE: text('PEM private key for TLS_CERT_FILE', 'a file path', /^.+$/),
+  GATEWAY_TOKEN: text('secret the phone client must present', '16..256 characters from A-Z a-z 0-9 . _ ~ + / = -', /^[\w.~+/=-]{16,256}$/),
+  GATEWAY_AUTH: oneOf('`none` turns authentication off (trusted LAN, legacy client)', 'token', ['token', 'none']),
+  GATEWAY_MAX_CLIENTS: whole('simultaneous controllers; changeable at run time over MQTT', 1, 0, 1000),
+  GATEWAY_MAX_RATE: whole('frames per second accepted from one controller; the excess is dropped, latest wins', 1000, 1, 100000),
+  MQTT_URL: variable<string>(
+    'broker used by gateway and led-driver',
+    'mqtt://, mqtts://, ws:// or wss:// URL',
+    'mqtt://localhost:1883',
+    (raw) => (MQTT_URL_PATTERN.test(raw) ? raw : undefined),
+  ),
+  MQTT_USERNAME: text(
+    "the operator's MQTT account (mosquitto_pub/sub, MQTT Explorer, Home Assistant)",
+    '1..64 characters without spaces',
+    /^\S{1,64}$/,
+  ),
+  MQTT_PASSWORD: text("the operator's MQTT password", '8..256 characters without spaces', /^\S{8,256}$/),
+  MQTT_SERVICE_USERNAME: text('the account gateway and led-driver present to the broker', '1..64 characters without spaces', /^\S{1,64}$/),
+  MQTT_SERVICE_PASSWORD: text('the password of MQTT_SERVICE_USERNAME', '8..256 characters without spaces', /^\S{8,256}$/),
+  BROKER_HOST: text('address the broker listens on', 'an IP address or host name', /^[\w.:-]+$/),
+  BROKER_PORT: port('MQTT over TCP', 1883),
+  BROKER_WS_PORT: port('MQTT over WebSocket (browser MQTT tools)', 9001, true),
+  BROKER_TLS_PORT: port('MQTT over TLS with the certificate above', 0, true),
+  TOPIC_PREFIX: variable(
+    'first level of every topic',
+    'letters, digits, - and _ (1..64), or several such levels joined by /',
+    'gravity-led',
+    (raw) => (/^[\w-]{1,64}(\/[\w-]{1,64}){0,3}$/.test(raw) ? raw : undefined),
+  ),
+  LED_BACKEND: oneOf('`pigpio` (real GPIO), `sysfs` (kernel PWM, Pi 5), `sim` (simulated), `auto`', 'auto', [
+    'auto',
+    'pigpio',
+    'sysfs',
+    'sim',
+  ]),
+  LED_RIGHT_PIN: bcmPin('BCM number of the green LED (tilt right, y > 0)', 18),
+  LED_LEFT_PIN: bcmPin('BCM number of the red LED (tilt left, y < 0)', 5),
+  FAILSAFE_TIMEOUT_MS: whole('no fresh gravity value for this long: both LEDs off', 1000, 50, 600000),
+  DATA_DIR: variable('folder for generated secrets and the certificate', 'a folder path', DEFAULT_DATA_DIR, (raw) => raw),
+  LOG_LEVEL: oneOf('log level', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  LOG_FORMAT: oneOf('`pretty` for people, `json` for machines, `auto` = pretty on a terminal', 'auto', ['auto', 'pretty', 'json']),
+} as const;
+
+export type VariableName = keyof typeof VARIABLES;
+export type Config = {
+  readonly [K in VariableName]: (typeof VARIABLES)[K]['default'] | NonNullable<ReturnType<(typeof VARIABLES)[K]['parse']>>;
+};
+
+/** Quotes a value for the error line without letting control characters or megabytes through. */
+function show(raw: string): string {
+  const clipped = raw.length > 64 ? `${raw.slice(0, 64)}…` : raw;
+  return JSON.stringify(clipped);
+}
+
+/**
+ * Reads every variable. An unset or empty variable takes its default (compose's `${VAR:-}` passes empty strings);
+ * anything else must parse, or a ConfigError names the variable, the value and what is allowed.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const config: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(VARIABLES) as [VariableName, Variable<unknown>][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      config[name] = spec.default;
+      continue;
+    }
+    const value = spec.parse(raw);
+    if (value === undefined) throw new ConfigError(`${name}=${show(raw)} is not allowed: expected ${spec.allowed}`);
+    config[name] = value;
+  }
+  if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together (or neither, for a generated certificate)');
+  }
+  return config as Config;
+}

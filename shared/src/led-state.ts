@@ -1,0 +1,48 @@
+/**
+ * The LED state message: what the led-driver applied, published retained on `leds/state` and forwarded by the
+ * gateway to every client as `{"type":"state",...}`. It always tells the truth, including why the LEDs are dark.
+ */
+import type { Duty } from './led-rule.js';
+
+/** Why the LEDs have the duty they have. */
+export type StateReason = 'start' | 'gravity' | 'manual' | 'stale' | 'controller-left' | 'gateway-offline' | 'broker-lost' | 'shutdown';
+
+export interface LedState extends Duty {
+  readonly reason: StateReason;
+  /** The `seq` of the gravity frame that produced this state, when the sender gave one. */
+  readonly seq?: number;
+  /** Milliseconds since the epoch when the driver applied it. */
+  readonly ts: number;
+}
+
+export function encodeLedState(state: LedState): string {
+  const seq = state.seq === undefined ? '' : `,"seq":${state.seq}`;
+  return `{"left":${state.left},"right":${state.right},"reason":"${state.reason}"${seq},"ts":${state.ts}}`;
+}
+
+/** Reads a state message; undefined for anything that is not one (the topic may be shared with an external broker). */
+export function decodeLedState(payload: Uint8Array | string): LedState | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof data !== 'object' || data === null) return undefined;
+  const { left, right, reason, seq, ts } = data as Record<string, unknown>;
+  const duty = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 100;
+  if (!duty(left) || !duty(right) || typeof reason !== 'string') return undefined;
+  return {
+    left,
+    right,
+    reason: reason as StateReason,
+    ...(typeof seq === 'number' ? { seq } : {}),
+    ts: typeof ts === 'number' ? ts : Date.now(),
+  };
+}
+
+/** The gateway's retained occupancy message on `gateway/clients`. */
+export interface GatewayClients {
+  readonly clients: number;
+  readonly maxClients: number;
+}

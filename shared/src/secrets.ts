@@ -1,0 +1,103 @@
+/**
+ * Secrets that are "generated once and kept on disk": the gateway token and the two MQTT accounts.
+ * A value set in the environment always wins; otherwise the stored one is used, or a new one is created.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+
+export interface Account {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface Secrets {
+  readonly gatewayToken: string;
+  /** The person's account for MQTT tools. */
+  readonly operator: Account;
+  /** The account gateway and led-driver use. */
+  readonly service: Account;
+}
+
+interface StoredSecrets {
+  gatewayToken: string;
+  operatorUsername: string;
+  operatorPassword: string;
+  serviceUsername: string;
+  servicePassword: string;
+}
+
+export const SECRETS_FILE = 'secrets.json';
+
+function generate(): StoredSecrets {
+  return {
+    gatewayToken: randomBytes(18).toString('base64url'),
+    operatorUsername: 'gravity-led',
+    operatorPassword: randomBytes(18).toString('base64url'),
+    serviceUsername: 'gravity-led-service',
+    servicePassword: randomBytes(24).toString('base64url'),
+  };
+}
+
+/** Creates DATA_DIR with owner-only permissions (a group- or world-readable folder would leak the secrets). */
+export function ensureDataDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Writes `content` to `dir/name` only if no such file exists, atomically: three services started together
+ * must agree on one set of secrets, so the first writer wins and the others read what it wrote.
+ * Returns true when this call created the file.
+ */
+export function writeOnce(dir: string, name: string, content: string | Uint8Array): boolean {
+  ensureDataDir(dir);
+  const target = join(dir, name);
+  const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  writeFileSync(temp, content, { mode: 0o600 });
+  try {
+    linkSync(temp, target);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+function readStored(dir: string): StoredSecrets {
+  const file = join(dir, SECRETS_FILE);
+  const fresh = generate();
+  writeOnce(dir, SECRETS_FILE, `${JSON.stringify(fresh, null, 2)}\n`);
+  chmodSync(file, 0o600);
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>;
+  // A hand-edited file may lack a field: fill it in memory rather than fail, and never rewrite the person's file.
+  return { ...fresh, ...stored };
+}
+
+/** The secrets in force: the environment's where set, else the stored (or newly generated) ones. */
+export function loadSecrets(config: Config): Secrets & { readonly dataDir: string } {
+  const stored = readStored(config.DATA_DIR);
+  return {
+    dataDir: config.DATA_DIR,
+    gatewayToken: config.GATEWAY_TOKEN ?? stored.gatewayToken,
+    operator: {
+      username: config.MQTT_USERNAME ?? stored.operatorUsername,
+      password: config.MQTT_PASSWORD ?? stored.operatorPassword,
+    },
+    service: {
+      username: config.MQTT_SERVICE_USERNAME ?? stored.serviceUsername,
+      password: config.MQTT_SERVICE_PASSWORD ?? stored.servicePassword,
+    },
+  };
+}
+
+/** Compares a presented secret with the expected one in time independent of where they differ. */
+export function secretEquals(presented: string | Uint8Array | undefined, expected: string): boolean {
+  if (presented === undefined) return false;
+  const a = typeof presented === 'string' ? Buffer.from(presented, 'utf8') : Buffer.from(presented);
+  const b = Buffer.from(expected, 'utf8');
+  // Equal lengths are required by timingSafeEqual; comparing b with itself keeps the time the same on a mismatch.
+  return timingSafeEqual(a.length === b.length ? a : b, b) && a.length === b.length;
+}

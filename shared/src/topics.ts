@@ -1,0 +1,38 @@
+/**
+ * Every MQTT topic the system uses, in one place. Services meet only here and on the broker,
+ * so a topic name must never be spelled anywhere else.
+ */
+export interface Topics {
+  /** Gravity vectors from the gateway, or injected by hand: JSON `{"x","y","z"}` or the seed's text `"x y z"`. */
+  readonly gravity: string;
+  /** Duty cycles the led-driver applied, retained: JSON `{"left","right","reason",...}`. */
+  readonly ledsState: string;
+  /** Manual LED control for MQTT tools and Home Assistant: JSON `{"left","right"}`. */
+  readonly ledsSet: string;
+  /** Retained `online` / `offline` of the gateway, with a last will. */
+  readonly gatewayStatus: string;
+  /** Retained `online` / `offline` of the led-driver, with a last will. */
+  readonly driverStatus: string;
+  /** The operator sets the gateway's controller limit here (the seed's `set_server_limit`). */
+  readonly maxClientsSet: string;
+  /** Retained JSON `{"clients": n, "maxClients": m}` from the gateway. */
+  readonly gatewayClients: string;
+}
+
+export const DEFAULT_TOPIC_PREFIX = 'gravity-led';
+
+export function topicsFor(prefix: string = DEFAULT_TOPIC_PREFIX): Topics {
+  return {
+    gravity: `${prefix}/gravity`,
+    ledsState: `${prefix}/leds/state`,
+    ledsSet: `${prefix}/leds/set`,
+    gatewayStatus: `${prefix}/gateway/status`,
+    driverStatus: `${prefix}/led-driver/status`,
+    maxClientsSet: `${prefix}/gateway/max-clients/set`,
+    gatewayClients: `${prefix}/gateway/clients`,
+  };
+}
+
+/** Payloads of the status topics. */
+export const ONLINE = 'online';
+export const OFFLINE = 'offline';

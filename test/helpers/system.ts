@@ -1,0 +1,205 @@
+/**
+ * The real system for end-to-end tests: broker, gateway and led-driver as separate processes, started exactly as
+ * `npm start -w <service>` starts them, on free ports, with a temporary DATA_DIR and generated secrets.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+export type ServiceName = 'broker' | 'gateway' | 'led-driver';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export class ServiceProcess {
+  child: ChildProcess;
+  readonly lines: LogLine[] = [];
+  readonly raw: string[] = [];
+  exitCode: number | null = null;
+  signal: NodeJS.Signals | null = null;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.child = this.spawn();
+  }
+
+  private spawn(): ChildProcess {
+    this.exitCode = null;
+    this.signal = null;
+    const child = spawn(process.execPath, [join(ROOT, this.name, 'dist/main.js')], {
+      cwd: join(ROOT, this.name),
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let newline = buffer.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        this.raw.push(line);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          // Not a log record (e.g. a ConfigError line on stderr): kept in raw.
+        }
+        newline = buffer.indexOf('\n');
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code, signal) => {
+      this.exitCode = code;
+      this.signal = signal;
+    });
+    return child;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits for a log record whose message contains `text`, counting only records after `from`. */
+  waitForLog(text: string, timeoutMs = 10_000, from = 0): Promise<LogLine> {
+    return waitFor(
+      `${this.name} to log "${text}"`,
+      () => {
+        if (!this.running && this.exitCode !== null) throw new Error(`${this.name} exited with ${this.exitCode}: ${this.raw.join('\n')}`);
+        return this.lines.slice(from).find((l) => typeof l.msg === 'string' && l.msg.includes(text));
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Resolves with the exit code once the process has ended. */
+  exited(timeoutMs = 5000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return waitFor(
+      `${this.name} to exit`,
+      () => (this.running ? undefined : { code: this.child.exitCode, signal: this.child.signalCode }),
+      timeoutMs,
+    );
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  async restart(): Promise<void> {
+    if (this.running) {
+      this.child.kill('SIGKILL');
+      await this.exited();
+    }
+    this.child = this.spawn();
+  }
+}
+
+export interface SystemOptions {
+  /** Extra environment for every service. */
+  readonly env?: Record<string, string>;
+  /** Services to start (default: all three). */
+  readonly services?: readonly ServiceName[];
+}
+
+export interface Secrets {
+  gatewayToken: string;
+  operatorUsername: string;
+  operatorPassword: string;
+  serviceUsername: string;
+  servicePassword: string;
+}
+
+export class TestSystem {
+  readonly services = new Map<ServiceName, ServiceProcess>();
+
+  private constructor(
+    readonly dataDir: string,
+    readonly env: NodeJS.ProcessEnv,
+    readonly ports: { gateway: number; gatewayHttps: number; broker: number; brokerWs: number },
+  ) {}
+
+  static async start(options: SystemOptions = {}): Promise<TestSystem> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gravity-led-test-'));
+    const ports = { gateway: await freePort(), gatewayHttps: 0, broker: await freePort(), brokerWs: await freePort() };
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATA_DIR: dataDir,
+      GATEWAY_HOST: '127.0.0.1',
+      BROKER_HOST: '127.0.0.1',
+      GATEWAY_PORT: String(ports.gateway),
+      GATEWAY_HTTPS_PORT: '0',
+      BROKER_PORT: String(ports.broker),
+      BROKER_WS_PORT: String(ports.brokerWs),
+      MQTT_URL: `mqtt://127.0.0.1:${ports.broker}`,
+      LED_BACKEND: 'sim',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'debug',
+      ...options.env,
+    };
+    if (options.env?.GATEWAY_HTTPS_PORT === 'auto') {
+      ports.gatewayHttps = await freePort();
+      env.GATEWAY_HTTPS_PORT = String(ports.gatewayHttps);
+    }
+    const system = new TestSystem(dataDir, env, ports);
+    const wanted = options.services ?? ['broker', 'gateway', 'led-driver'];
+    try {
+      if (wanted.includes('broker')) await system.startService('broker', 'broker ready');
+      await Promise.all(
+        (['gateway', 'led-driver'] as const).filter((s) => wanted.includes(s)).map((s) => system.startService(s, `${s} ready`)),
+      );
+      if (wanted.includes('broker') && wanted.includes('led-driver'))
+        await system.service('led-driver').waitForLog('connected to MQTT broker');
+      if (wanted.includes('broker') && wanted.includes('gateway')) await system.service('gateway').waitForLog('connected to MQTT broker');
+    } catch (error) {
+      await system.stop();
+      throw error;
+    }
+    return system;
+  }
+
+  async startService(name: ServiceName, readyText: string): Promise<ServiceProcess> {
+    const service = new ServiceProcess(name, this.env);
+    this.services.set(name, service);
+    await service.waitForLog(readyText);
+    return service;
+  }
+
+  service(name: ServiceName): ServiceProcess {
+    const service = this.services.get(name);
+    if (!service) throw new Error(`${name} was not started`);
+    return service;
+  }
+
+  get secrets(): Secrets {
+    return JSON.parse(readFileSync(join(this.dataDir, 'secrets.json'), 'utf8')) as Secrets;
+  }
+
+  get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.ports.gateway}/`;
+  }
+
+  async stop(): Promise<void> {
+    for (const service of this.services.values()) service.kill('SIGTERM');
+    await Promise.all(
+      [...this.services.values()].map(async (s) => {
+        try {
+          await s.exited(4000);
+        } catch {
+          s.kill('SIGKILL');
+        }
+      }),
+    );
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

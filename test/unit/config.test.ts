@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, DEFAULT_DATA_DIR, loadConfig, VARIABLES } from '@gravity-led/shared';
+
+describe('configuration', () => {
+  it('has the interface defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.GATEWAY_PORT, 5678);
+    assert.equal(c.GATEWAY_HTTPS_PORT, 5679);
+    assert.equal(c.GATEWAY_AUTH, 'token');
+    assert.equal(c.GATEWAY_MAX_CLIENTS, 1);
+    assert.equal(c.MQTT_URL, 'mqtt://localhost:1883');
+    assert.equal(c.BROKER_PORT, 1883);
+    assert.equal(c.BROKER_WS_PORT, 9001);
+    assert.equal(c.BROKER_TLS_PORT, 0);
+    assert.equal(c.TOPIC_PREFIX, 'gravity-led');
+    assert.equal(c.LED_BACKEND, 'auto');
+    assert.equal(c.LED_RIGHT_PIN, 18);
+    assert.equal(c.LED_LEFT_PIN, 5);
+    assert.equal(c.FAILSAFE_TIMEOUT_MS, 1000);
+    assert.equal(c.DATA_DIR, DEFAULT_DATA_DIR);
+    assert.equal(c.GATEWAY_TOKEN, undefined);
+  });
+
+  it('treats an empty variable as unset, as compose passes an unset variable', () => {
+    assert.equal(loadConfig({ GATEWAY_PORT: '', GATEWAY_TOKEN: '' }).GATEWAY_PORT, 5678);
+  });
+
+  it('reads valid values', () => {
+    const c = loadConfig({
+      GATEWAY_PORT: '8080',
+      GATEWAY_AUTH: 'none',
+      LED_BACKEND: 'sim',
+      MQTT_URL: 'mqtts://broker.lan:8883',
+      GATEWAY_HTTPS_PORT: '0',
+    });
+    assert.equal(c.GATEWAY_PORT, 8080);
+    assert.equal(c.GATEWAY_AUTH, 'none');
+    assert.equal(c.LED_BACKEND, 'sim');
+    assert.equal(c.MQTT_URL, 'mqtts://broker.lan:8883');
+    assert.equal(c.GATEWAY_HTTPS_PORT, 0);
+  });
+
+  it('refuses a bad value with one line naming the variable, the value and what is allowed', () => {
+    const cases: Record<string, string> = {
+      GATEWAY_PORT: 'abc',
+      BROKER_PORT: '70000',
+      GATEWAY_AUTH: 'maybe',
+      GATEWAY_MAX_CLIENTS: '-1',
+      LED_RIGHT_PIN: '40',
+      FAILSAFE_TIMEOUT_MS: '1.5',
+      MQTT_URL: 'http://x',
+      TOPIC_PREFIX: 'a/#',
+      LED_BACKEND: 'gpio',
+      GATEWAY_TOKEN: 'short',
+    };
+    for (const [name, value] of Object.entries(cases)) {
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.ok(error.message.startsWith(`${name}="${value}" is not allowed: expected `), error.message);
+          assert.ok(!error.message.includes('\n'));
+          return true;
+        },
+      );
+    }
+  });
+
+  it('refuses a certificate without its key', () => {
+    assert.throws(() => loadConfig({ TLS_CERT_FILE: '/x.pem' }), /TLS_CERT_FILE and TLS_KEY_FILE/);
+  });
+
+  it('documents every variable', () => {
+    for (const [name, spec] of Object.entries(VARIABLES)) {
+      assert.ok(spec.doc.length > 5, name);
+      assert.ok(spec.allowed.length > 2, name);
+    }
+  });
+});

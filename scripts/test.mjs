@@ -56,4 +56,10 @@ const only = process.argv.slice(2);
 const files = testFiles(join(root, 'test/dist'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
-step(`tests (${files.length} files)`, process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=120000', ...files]);
+step(`tests (${files.length} files)`, process.execPath, [
+  '--test',
+  '--test-reporter=spec',
+  '--test-concurrency=2',
+  '--test-timeout=120000',
+  ...files,
+]);

@@ -36,7 +36,15 @@ export interface PathResult extends LatencySummary {
   readonly sentPerSecond: number;
   /** Sent frames whose state never came back: coalesced by latest-value-wins (GATEWAY_MAX_RATE). */
   readonly coalesced: number;
+  /**
+   * CPU time per frame sent (µs), per process on this path: far less sensitive to a busy machine than latency, so
+   * the number to compare before and after an optimisation.
+   */
+  readonly cpuUsPerFrame: Record<string, number>;
 }
+
+/** CPU time used so far (ms) by each process of a path. */
+export type CpuProbe = () => Record<string, number>;
 
 export interface RateResult {
   readonly rate: number;
@@ -51,9 +59,20 @@ interface Accumulated {
   latencies: number[];
   sent: number;
   ms: number;
+  cpuMs: Record<string, number>;
 }
 
-async function slice(client: ControllerClient, rate: number, ms: number, into: Accumulated, during?: () => void): Promise<void> {
+const empty = (): Accumulated => ({ latencies: [], sent: 0, ms: 0, cpuMs: {} });
+
+async function slice(
+  client: ControllerClient,
+  rate: number,
+  ms: number,
+  into: Accumulated,
+  cpu: CpuProbe,
+  during?: () => void,
+): Promise<void> {
+  const cpuBefore = cpu();
   client.record();
   const started = performance.now();
   const sampler = during ? setInterval(during, 200) : undefined;
@@ -62,12 +81,14 @@ async function slice(client: ControllerClient, rate: number, ms: number, into: A
   into.ms += performance.now() - started;
   const recording: Recording = await client.finish();
   into.sent += recording.sent;
+  for (const [name, after] of Object.entries(cpu())) into.cpuMs[name] = (into.cpuMs[name] ?? 0) + after - (cpuBefore[name] ?? 0);
   for (const l of recording.latencies) into.latencies.push(l);
 }
 
 function result(acc: Accumulated): PathResult {
   const summary = summarise(acc.latencies);
-  return { ...summary, sent: acc.sent, sentPerSecond: (acc.sent * 1000) / acc.ms, coalesced: acc.sent - summary.count };
+  const cpuUsPerFrame = Object.fromEntries(Object.entries(acc.cpuMs).map(([name, ms]) => [name, (ms * 1000) / acc.sent]));
+  return { ...summary, sent: acc.sent, sentPerSecond: (acc.sent * 1000) / acc.ms, coalesced: acc.sent - summary.count, cpuUsPerFrame };
 }
 
 /**
@@ -76,22 +97,23 @@ function result(acc: Accumulated): PathResult {
  */
 export async function closedLoop(
   paths: { mqtt: ControllerClient; direct: ControllerClient },
+  cpu: { mqtt: CpuProbe; direct: CpuProbe },
   rate: number,
   seconds: number,
   during: () => void = () => {},
 ): Promise<RateResult> {
-  const mqtt: Accumulated = { latencies: [], sent: 0, ms: 0 };
-  const direct: Accumulated = { latencies: [], sent: 0, ms: 0 };
+  const mqtt = empty();
+  const direct = empty();
   // Warm-up (not recorded): JIT, connection buffers, the first state after a fail-safe.
-  await slice(paths.mqtt, rate, 300, { latencies: [], sent: 0, ms: 0 });
-  await slice(paths.direct, rate, 300, { latencies: [], sent: 0, ms: 0 });
+  await slice(paths.mqtt, rate, 300, empty(), cpu.mqtt);
+  await slice(paths.direct, rate, 300, empty(), cpu.direct);
   let left = seconds * 1000;
   let first: 'mqtt' | 'direct' = 'mqtt';
   while (left > 0) {
     const ms = Math.min(SLICE_MS, left);
     for (const path of first === 'mqtt' ? (['mqtt', 'direct'] as const) : (['direct', 'mqtt'] as const)) {
-      if (path === 'mqtt') await slice(paths.mqtt, rate, ms, mqtt, during);
-      else await slice(paths.direct, rate, ms, direct);
+      if (path === 'mqtt') await slice(paths.mqtt, rate, ms, mqtt, cpu.mqtt, during);
+      else await slice(paths.direct, rate, ms, direct, cpu.direct);
     }
     first = first === 'mqtt' ? 'direct' : 'mqtt';
     left -= ms;

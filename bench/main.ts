@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { closedLoop, type RateResult } from './closed-loop.js';
 import { ControllerClient } from './controller-client.js';
 import { parseOptions } from './options.js';
-import { ProductionSystem, ROOT, rssMb, SERVICES, ServiceChild } from './production-system.js';
+import { cpuMs, ProductionSystem, ROOT, rssMb, SERVICES, ServiceChild } from './production-system.js';
 import { summariseProfile } from './profile-summary.js';
 import { type Memory, markdownReport, type Results, textReport } from './report.js';
 import { flood, type ThroughputResult } from './throughput.js';
@@ -57,7 +57,8 @@ async function main(): Promise<void> {
     await sleep(1000);
     const memory = (): Memory => {
       const m = { broker: system.rss('broker'), gateway: system.rss('gateway'), 'led-driver': system.rss('led-driver') };
-      return { ...m, total: m.broker + m.gateway + m['led-driver'] };
+      const pss = SERVICES.reduce((sum, s) => sum + system.pss(s), 0);
+      return { ...m, total: m.broker + m.gateway + m['led-driver'], pss };
     };
     const idle = memory();
     const directGatewayIdle = rssMb(direct.child.pid);
@@ -75,16 +76,22 @@ async function main(): Promise<void> {
         const m = memory();
         if (!peak || m.total > peak.total) peak = m;
       };
-      closed.push(await closedLoop({ mqtt: mqttClient, direct: directClient }, rate, options.seconds, sample));
+      const cpu = {
+        mqtt: () => Object.fromEntries(SERVICES.map((s) => [s, system.cpu(s)])),
+        direct: () => ({ 'direct-gateway': cpuMs(direct.child.pid) }),
+      };
+      closed.push(await closedLoop({ mqtt: mqttClient, direct: directClient }, cpu, rate, options.seconds, sample));
       if (rate === 200) load200 = peak;
     }
 
     const throughput: ThroughputResult[] = [];
     const probe = { gateway: () => system.rss('gateway'), broker: () => system.rss('broker'), driver: () => system.rss('led-driver') };
-    say(`throughput with the default GATEWAY_MAX_RATE=1000: ${options.floodSeconds} s`);
-    throughput.push(await flood(mqttClient, options.floodSeconds, 1000, probe));
+    if (options.floodSeconds > 0) {
+      say(`throughput with the default GATEWAY_MAX_RATE=1000: ${options.floodSeconds} s`);
+      throughput.push(await flood(mqttClient, options.floodSeconds, 1000, probe));
+    }
     await mqttClient.close();
-    if (options.raisedRate > 0) {
+    if (options.raisedRate > 0 && options.floodSeconds > 0) {
       say(`throughput with GATEWAY_MAX_RATE=${options.raisedRate}: ${options.floodSeconds} s`);
       await system.restartGateway({ GATEWAY_MAX_RATE: String(options.raisedRate) });
       await system.driverIsOnline();

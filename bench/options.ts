@@ -17,7 +17,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--seconds=N] [--rates=6
   --quick            2 s per rate and 3 s per throughput run (a check that everything works, not numbers to quote)
   --seconds=N        seconds per closed-loop rate and path (default 10)
   --rates=a,b,c      closed-loop send rates in frames/s (default 60,200,1000)
-  --flood-seconds=N  seconds per throughput run (default 10)
+  --flood-seconds=N  seconds per throughput run, 0 to skip them (default 10)
   --raised-rate=N    GATEWAY_MAX_RATE of the second throughput run, 0 to skip it (default 100000)
   --profile          run gateway and led-driver under node --cpu-prof (profiles in bench/results/profiles/)`;
 
@@ -43,7 +43,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         seconds = positive('seconds', value);
         break;
       case '--flood-seconds':
-        floodSeconds = positive('flood-seconds', value);
+        floodSeconds = positive('flood-seconds', value, true);
         break;
       case '--rates':
         rates = value.split(',').map((r) => positive('rates', r));

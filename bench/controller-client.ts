@@ -72,6 +72,11 @@ export class ControllerClient {
     }
   }
 
+  /** Frames sent after the newest one whose state came back: an upper bound on what waits on the way. */
+  get inFlight(): number {
+    return this.seq - 1 - this.lastReturned;
+  }
+
   get bufferedAmount(): number {
     return this.socket.bufferedAmount;
   }

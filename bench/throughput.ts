@@ -1,6 +1,6 @@
 /**
  * Overload: the client sends as fast as it can (never letting its own send buffer pass CLIENT_BUFFER_LIMIT, so the
- * client does not fill memory either), and we watch what the gateway accepts, what the led-driver applies, how long
+ * client does not fill memory either, nor more than MAX_IN_FLIGHT frames ahead of the newest echoed), and we watch what the gateway accepts, what the led-driver applies, how long
  * a state takes to come back meanwhile, and whether the gateway's memory grows.
  */
 import { CLIENT_BUFFER_LIMIT, type ControllerClient } from './controller-client.js';
@@ -8,6 +8,12 @@ import { type LatencySummary, summarise } from './stats.js';
 
 /** Frames sent per turn of the event loop before yielding, so the client also reads the states coming back. */
 const BURST = 32;
+/**
+ * At most this many frames beyond the newest one echoed back. Each state echoes the newest frame the gateway has
+ * read, so this bounds the frames waiting in the kernel's socket buffers too: without it a client that outruns the
+ * gateway fills them (megabytes on loopback), and the latency measured would be their depth, not the gateway's.
+ */
+export const MAX_IN_FLIGHT = 2048;
 
 export interface ThroughputResult {
   readonly maxRate: number;
@@ -52,7 +58,7 @@ export async function flood(client: ControllerClient, seconds: number, maxRate: 
   await new Promise<void>((resolve) => {
     const pump = () => {
       if (performance.now() >= end) return resolve();
-      for (let i = 0; i < BURST && client.bufferedAmount < CLIENT_BUFFER_LIMIT; i++) client.send();
+      for (let i = 0; i < BURST && client.bufferedAmount < CLIENT_BUFFER_LIMIT && client.inFlight < MAX_IN_FLIGHT; i++) client.send();
       setImmediate(pump);
     };
     pump();

@@ -13,7 +13,8 @@ const TRY_AGAIN_LATER = 1013;
 export class GatewayLink {
   /**
    * @param {{role: 'controller'|'viewer', token: string, onFrame: (f: any) => void, onStatus: (s: LinkStatus) => void}} options
-   * @typedef {{state: 'connecting'|'ready'|'in-use'|'retrying'|'refused'|'stopped', message: string}} LinkStatus
+   * @typedef {{state: 'connecting'|'ready'|'in-use'|'retrying'|'refused'|'stopped', label: string, message: string}} LinkStatus
+   * `label` is a word or two for the status pill, `message` the whole story for a notice.
    */
   constructor({ role, token, onFrame, onStatus }) {
     this.role = role;
@@ -35,7 +36,7 @@ export class GatewayLink {
   stop() {
     this.running = false;
     this.drop();
-    this.status('stopped', 'Disconnected');
+    this.status('stopped', 'Disconnected', '');
   }
 
   /** Reconnects as the other role: a viewer only watches, a controller takes a place and drives the LEDs. */
@@ -67,7 +68,7 @@ export class GatewayLink {
     const query = this.role === 'viewer' ? '?role=viewer' : '';
     const socket = new WebSocket(`${scheme}//${location.host}/${query}`);
     this.socket = socket;
-    this.status('connecting', this.attempt === 0 ? 'Connecting…' : 'Reconnecting…');
+    this.status('connecting', this.attempt === 0 ? 'Connecting…' : 'Reconnecting…', '');
     socket.addEventListener('open', () => {
       if (this.token) socket.send(JSON.stringify({ type: 'auth', token: this.token }));
     });
@@ -82,7 +83,7 @@ export class GatewayLink {
       if (frame.type === 'hello') {
         this.ready = true;
         this.attempt = 0;
-        this.status('ready', frame.role === 'viewer' ? 'Connected' : 'Controlling');
+        this.status('ready', frame.role === 'viewer' ? 'Connected' : 'Controlling', '');
       }
       this.onFrame(frame);
     });
@@ -98,7 +99,8 @@ export class GatewayLink {
     if (!this.running) return;
     if (code === POLICY) {
       this.running = false;
-      this.status('refused', reason === 'wrong token' ? 'Wrong token' : 'This device needs the access token');
+      const wrong = reason === 'wrong token';
+      this.status('refused', wrong ? 'Wrong token' : 'Token needed', wrong ? 'Wrong token' : 'This device needs the access token');
       return;
     }
     const delay = Math.max(BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)], code === TRY_AGAIN_LATER ? IN_USE_MIN_MS : 0);
@@ -107,9 +109,9 @@ export class GatewayLink {
     const wait = Math.round(delay * (0.8 + Math.random() * 0.4));
     const seconds = Math.max(1, Math.round(wait / 1000));
     if (code === TRY_AGAIN_LATER) {
-      this.status('in-use', `${capitalise(reason || 'the device is in use')}. Trying again in ${seconds} s.`);
+      this.status('in-use', 'In use', `${capitalise(reason || 'the device is in use')}. Trying again in ${seconds} s.`);
     } else {
-      this.status('retrying', `Connection lost${reason ? `: ${reason}` : ''}. Reconnecting in ${seconds} s…`);
+      this.status('retrying', 'Offline', `Connection lost${reason ? `: ${reason}` : ''}. Reconnecting in ${seconds} s…`);
     }
     this.timer = setTimeout(() => this.connect(), wait);
   }
@@ -122,7 +124,11 @@ export class GatewayLink {
     if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000, 'page closed the link');
   }
 
-  status(state, message) {
-    this.onStatus({ state, message });
+  status(state, label, message) {
+    this.onStatus({ state, label, message });
   }
+}
+
+function capitalise(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

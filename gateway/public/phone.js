@@ -177,11 +177,16 @@ function onFrame(frame) {
   showNotice();
 }
 
-function onStatus({ state, message }) {
-  ui.status.textContent = message;
+function onStatus({ state, label, message }) {
+  ui.status.textContent = label;
   ui.status.dataset.state = state;
-  linkProblem = state === 'in-use' || state === 'refused' || state === 'retrying' ? message : '';
-  ui.notice.dataset.kind = state;
+  // While reconnecting, the last problem stays up until the link is ready again, so the notice does not flicker.
+  if (message) {
+    linkProblem = message;
+    ui.notice.dataset.kind = state;
+  } else if (state === 'ready' || state === 'stopped') {
+    linkProblem = '';
+  }
   if (state === 'refused') tokenForm.show(`${message}: open the link printed at start again, or type the token here.`);
   showNotice();
 }

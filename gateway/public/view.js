@@ -59,11 +59,12 @@ function showTilt({ x, y, z }) {
   }, IDLE_MS);
 }
 
-function onStatus({ state, message }) {
-  ui.status.textContent = state === 'ready' ? 'Watching' : message;
+function onStatus({ state, label, message }) {
+  ui.status.textContent = state === 'ready' ? 'Watching' : label;
   ui.status.dataset.state = state;
   if (state === 'refused') tokenForm.show(`${message}: open the link with the token again, or type it here.`);
-  setNotice(state === 'retrying' || state === 'refused' ? message : '', state);
+  if (message) setNotice(message, state);
+  else if (state === 'ready') setNotice('', state);
 }
 
 function setNotice(text, kind) {

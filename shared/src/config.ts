@@ -61,7 +61,9 @@ export const VARIABLES = {
     [],
     (raw) => {
       const hosts = raw.split(',').map((h) => h.trim());
-      return hosts.every((h) => /^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*$|^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$/.test(h) && h.length <= 253) ? hosts : undefined;
+      return hosts.every((h) => /^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*$|^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$/.test(h) && h.length <= 253)
+        ? hosts
+        : undefined;
     },
   ),
   GATEWAY_TOKEN: text('secret the phone client must present', '16..256 characters from A-Z a-z 0-9 . _ ~ + / = -', /^[\w.~+/=-]{16,256}$/),

@@ -3,6 +3,7 @@ export * from './gravity.js';
 export * from './led-rule.js';
 export * from './led-state.js';
 export * from './logger.js';
+export * from './metrics.js';
 export * from './mqtt-connection.js';
 export * from './secrets.js';
 export * from './service-main.js';

@@ -64,7 +64,7 @@ export function discoveryMessages(options: Pick<DiscoveryOptions, 'prefix' | 'to
         name: NAMES[led],
         unique_id: `${node}_${led}`,
         device,
-        origin: { name: 'gravity-led', sw: device.sw_version },
+        origin: { name: 'gravity-led', sw_version: device.sw_version },
         availability: [{ topic: topics.driverStatus, payload_available: 'online', payload_not_available: 'offline' }],
         command_topic: command,
         payload_on: 'ON',

@@ -104,6 +104,20 @@ describe('metrics', () => {
     await viewer.closed();
   });
 
+  it("the gateway's log lines of one connection carry its connection id", async () => {
+    const gateway = system.service('gateway');
+    const from = gateway.lines.length;
+    const controller = await WsClient.controller(system);
+    controller.close();
+    await controller.closed();
+    const gone = await gateway.waitForLog('controller disconnected', 5000, from);
+    const connected = await gateway.waitForLog('controller connected', 5000, from);
+    assert.equal(typeof connected.conn, 'number');
+    assert.equal(gone.conn, connected.conn);
+    const opened = gateway.lines.slice(from).find((l) => l.msg === 'connection opened');
+    assert.equal(opened?.conn, connected.conn);
+  });
+
   it('the led-driver counts refused MQTT payloads by topic and kind, and applied manual commands', async () => {
     // Manual commands wait until the phone's last gravity is older than FAILSAFE_TIMEOUT_MS.
     await sleep(600);

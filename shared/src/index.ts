@@ -1,3 +1,4 @@
+export * from './certificate.js';
 export * from './config.js';
 export * from './gravity.js';
 export * from './led-rule.js';
@@ -5,6 +6,7 @@ export * from './led-state.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './mqtt-connection.js';
+export * from './phone-links.js';
 export * from './secrets.js';
 export * from './service-main.js';
 export * from './topics.js';

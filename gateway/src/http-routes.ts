@@ -44,11 +44,16 @@ export function loadAssets(dir: string = PUBLIC_DIR): Map<string, Asset> {
   return assets;
 }
 
+/** Prometheus text exposition 0.0.4. */
+const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 export interface Health {
   /** Up and answering. */
   live(): boolean;
   /** Connected to the broker, so gravity can flow. */
   ready(): boolean;
+  /** The `/metrics` body; absent means no such route. */
+  metrics?(): string;
 }
 
 const SECURITY_HEADERS = {
@@ -80,6 +85,11 @@ export function createRequestHandler(assets: Map<string, Asset>, health: Health,
     if (path === '/config.json') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...SECURITY_HEADERS });
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify(pageConfig()));
+      return;
+    }
+    if (path === '/metrics' && health.metrics) {
+      res.writeHead(200, { 'content-type': METRICS_TYPE, 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : health.metrics());
       return;
     }
     const asset = assets.get(path);

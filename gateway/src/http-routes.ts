@@ -44,11 +44,16 @@ export function loadAssets(dir: string = PUBLIC_DIR): Map<string, Asset> {
   return assets;
 }
 
+/** Prometheus text exposition 0.0.4. */
+const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 export interface Health {
   /** Up and answering. */
   live(): boolean;
   /** Connected to the broker, so gravity can flow. */
   ready(): boolean;
+  /** The `/metrics` body; absent means no such route. */
+  metrics?(): string;
 }
 
 const SECURITY_HEADERS = {
@@ -58,7 +63,13 @@ const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
 };
 
-export function createRequestHandler(assets: Map<string, Asset>, health: Health) {
+/** What the page needs to know about this gateway before it has a token: public, never secret. */
+export interface PageConfig {
+  /** The HTTPS port, so a page opened over plain HTTP can point to the secure link; 0 when HTTPS is off. */
+  httpsPort: number;
+}
+
+export function createRequestHandler(assets: Map<string, Asset>, health: Health, pageConfig: () => PageConfig = () => ({ httpsPort: 0 })) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -69,6 +80,16 @@ export function createRequestHandler(assets: Map<string, Asset>, health: Health)
       const ok = path === '/healthz' ? health.live() : health.ready();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+      return;
+    }
+    if (path === '/config.json') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...SECURITY_HEADERS });
+      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(pageConfig()));
+      return;
+    }
+    if (path === '/metrics' && health.metrics) {
+      res.writeHead(200, { 'content-type': METRICS_TYPE, 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : health.metrics());
       return;
     }
     const asset = assets.get(path);

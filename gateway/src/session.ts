@@ -44,6 +44,8 @@ export class Session {
   private authTimer: NodeJS.Timeout | undefined;
   private heldState: string | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
+  /** Told the client that its values are being dropped, since the last one that went through. */
+  private toldDropping = false;
   alive = true;
 
   constructor(
@@ -119,7 +121,13 @@ export class Session {
   }
 
   private forward(gravity: Gravity): void {
-    if (!this.host.publish(gravity)) this.sendJson({ type: 'unavailable', reason: 'broker unreachable: value dropped' });
+    if (this.host.publish(gravity)) {
+      this.toldDropping = false;
+    } else if (!this.toldDropping) {
+      // Once per outage, not once per frame: a phone streaming at 60 Hz must not get 60 notices a second.
+      this.toldDropping = true;
+      this.sendJson({ type: 'unavailable', reason: 'broker unreachable: values are dropped, not queued' });
+    }
   }
 
   private reject(message: string, reason = 'refused'): void {

@@ -91,6 +91,11 @@ export const VARIABLES = {
   ]),
   LED_RIGHT_PIN: bcmPin('BCM number of the green LED (tilt right, y > 0)', 18),
   LED_LEFT_PIN: bcmPin('BCM number of the red LED (tilt left, y < 0)', 5),
+  LED_SIM_FILE: text(
+    'simulated LEDs only: a file kept holding their current duty, e.g. for tests that look at the "hardware"',
+    'a file path',
+    /^.+$/,
+  ),
   FAILSAFE_TIMEOUT_MS: whole('no fresh gravity value for this long: both LEDs off', 1000, 50, 600000),
   DATA_DIR: variable('folder for generated secrets and the certificate', 'a folder path', DEFAULT_DATA_DIR, (raw) => raw),
   LOG_LEVEL: oneOf('log level', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

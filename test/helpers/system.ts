@@ -3,7 +3,7 @@
  * `npm start -w <service>` starts them, on free ports, with a temporary DATA_DIR and generated secrets.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,16 +91,32 @@ export class ServiceProcess {
     );
   }
 
+  /** A position in the log, to wait for records written after it (e.g. after a restart). */
+  get mark(): number {
+    return this.lines.length;
+  }
+
+  /** Log records at `level` or above (40 warn, 50 error, 60 fatal), from `from` on. */
+  linesAtLeast(level: number, from = 0): LogLine[] {
+    return this.lines.slice(from).filter((l) => l.level >= level);
+  }
+
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.running) this.child.kill(signal);
   }
 
-  async restart(): Promise<void> {
+  /**
+   * Starts the process again with the same environment (so the same ports, DATA_DIR and secrets), killing it
+   * first if it still runs. With `readyText`, waits until the new process logs it.
+   */
+  async restart(readyText?: string): Promise<void> {
     if (this.running) {
       this.child.kill('SIGKILL');
       await this.exited();
     }
+    const from = this.mark;
     this.child = this.spawn();
+    if (readyText) await this.waitForLog(readyText, 10_000, from);
   }
 }
 
@@ -117,6 +133,14 @@ export interface Secrets {
   operatorPassword: string;
   serviceUsername: string;
   servicePassword: string;
+}
+
+/** The content of LED_SIM_FILE: the duty the simulated pins have, and whether the driver released them. */
+export interface SimLeds {
+  left: number;
+  right: number;
+  closed: boolean;
+  pid: number;
 }
 
 export class TestSystem {
@@ -145,6 +169,8 @@ export class TestSystem {
       LED_BACKEND: 'sim',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'debug',
+      // The simulated LEDs keep their duty in this file: the "hardware" a test can look at even while MQTT is down.
+      LED_SIM_FILE: join(dataDir, 'leds.json'),
       ...options.env,
     };
     if (options.env?.GATEWAY_HTTPS_PORT === 'auto') {
@@ -183,6 +209,13 @@ export class TestSystem {
 
   get secrets(): Secrets {
     return JSON.parse(readFileSync(join(this.dataDir, 'secrets.json'), 'utf8')) as Secrets;
+  }
+
+  /** What the simulated LEDs show right now (the led-driver's LED_SIM_FILE), undefined before the driver started. */
+  get simLeds(): SimLeds | undefined {
+    const file = this.env.LED_SIM_FILE;
+    if (!file || !existsSync(file)) return undefined;
+    return JSON.parse(readFileSync(file, 'utf8')) as SimLeds;
   }
 
   get gatewayUrl(): string {

@@ -108,12 +108,9 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
       stopping = true;
       watchdog.stop();
       rejections.stop();
+      // The final `shutdown` state goes out through report() like every other change; disconnectService then
+      // flushes it with the retained `offline`, bounded in time in case the broker is going down with us.
       await output.close();
-      if (mqtt.connected) {
-        await new Promise<void>((resolve) =>
-          mqtt.publish(topics.ledsState, encodeLedState(output.current), { qos: 1, retain: true }, () => resolve()),
-        );
-      }
       await disconnectService(mqtt, topics.driverStatus);
     },
   };

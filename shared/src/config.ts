@@ -55,6 +55,17 @@ export const VARIABLES = {
   GATEWAY_HOST: text('address the gateway listens on', 'an IP address or host name', /^[\w.:-]+$/),
   TLS_CERT_FILE: text('PEM certificate for the HTTPS port and BROKER_TLS_PORT', 'a file path', /^.+$/),
   TLS_KEY_FILE: text('PEM private key for TLS_CERT_FILE', 'a file path', /^.+$/),
+  PUBLIC_HOSTS: variable<readonly string[]>(
+    'host names or addresses, comma-separated, by which phones reach this machine when it cannot see them itself (a container): added to the generated certificate and to the printed links',
+    'host names or IP addresses separated by commas',
+    [],
+    (raw) => {
+      const hosts = raw.split(',').map((h) => h.trim());
+      return hosts.every((h) => /^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*$|^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$/.test(h) && h.length <= 253)
+        ? hosts
+        : undefined;
+    },
+  ),
   GATEWAY_TOKEN: text('secret the phone client must present', '16..256 characters from A-Z a-z 0-9 . _ ~ + / = -', /^[\w.~+/=-]{16,256}$/),
   GATEWAY_AUTH: oneOf('`none` turns authentication off (trusted LAN, legacy client)', 'token', ['token', 'none']),
   GATEWAY_MAX_CLIENTS: whole('simultaneous controllers; changeable at run time over MQTT', 1, 0, 1000),

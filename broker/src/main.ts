@@ -23,6 +23,7 @@ await runService('broker', async (config, log) => {
     secrets,
     prefix: config.TOPIC_PREFIX,
     topics: topicsFor(config.TOPIC_PREFIX),
+    discoveryPrefix: config.HA_DISCOVERY_PREFIX,
     log,
   });
   const ports = Object.fromEntries(broker.listeners.map((l) => [l.name, l.port]));

@@ -108,6 +108,11 @@ export const VARIABLES = {
     /^.+$/,
   ),
   FAILSAFE_TIMEOUT_MS: whole('no fresh gravity value for this long: both LEDs off', 1000, 50, 600000),
+  HA_DISCOVERY: oneOf('`true`: the led-driver announces the two LEDs to Home Assistant (MQTT discovery)', 'false', ['false', 'true']),
+  HA_DISCOVERY_PREFIX: variable("Home Assistant's discovery prefix", 'letters, digits, - and _ (1..64)', 'homeassistant', (raw) =>
+    /^[\w-]{1,64}$/.test(raw) ? raw : undefined,
+  ),
+  METRICS_PORT: port('Prometheus /metrics, /healthz and /readyz of the led-driver', 9464, true),
   DATA_DIR: variable('folder for generated secrets and the certificate', 'a folder path', DEFAULT_DATA_DIR, (raw) => raw),
   LOG_LEVEL: oneOf('log level', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   LOG_FORMAT: oneOf('`pretty` for people, `json` for machines, `auto` = pretty on a terminal', 'auto', ['auto', 'pretty', 'json']),

@@ -4,6 +4,7 @@ export * from './gravity.js';
 export * from './led-rule.js';
 export * from './led-state.js';
 export * from './logger.js';
+export * from './metrics.js';
 export * from './mqtt-connection.js';
 export * from './phone-links.js';
 export * from './secrets.js';

@@ -11,6 +11,9 @@ import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+/** How long a service may take to start: generous, as the machine running the tests may be busy with much else. */
+export const START_PATIENCE_MS = 30_000;
+
 export type ServiceName = 'broker' | 'gateway' | 'led-driver';
 
 export interface LogLine {
@@ -116,7 +119,7 @@ export class ServiceProcess {
     }
     const from = this.mark;
     this.child = this.spawn();
-    if (readyText) await this.waitForLog(readyText, 10_000, from);
+    if (readyText) await this.waitForLog(readyText, START_PATIENCE_MS, from);
   }
 }
 
@@ -204,7 +207,7 @@ export class TestSystem {
   async startService(name: ServiceName, readyText: string): Promise<ServiceProcess> {
     const service = new ServiceProcess(name, this.env);
     this.services.set(name, service);
-    await service.waitForLog(readyText);
+    await service.waitForLog(readyText, START_PATIENCE_MS);
     return service;
   }
 

@@ -14,7 +14,11 @@ export { type BackendKind, DEFAULT_HARDWARE, type HardwareOptions, openBackend }
 export { isLinear, type Shape, ShapedBackend, shapeDuty, shaped } from './backends/shaping.js';
 export { SimBackend } from './backends/sim.js';
 export { openSysfs, PI5_OVERLAY, RP1_PWM_CHANNELS, SysfsBackend, type SysfsOptions } from './backends/sysfs.js';
+export { DriverMetrics } from './driver-metrics.js';
+export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
 export { type LedDriverOptions, type RunningLedDriver, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
+export { type LedCommand, ManualControl, parseLedCommand, parseManualSet } from './manual-control.js';
+export { startMetricsServer } from './metrics-server.js';
 export { RejectionLog } from './rejection-log.js';
 export { Watchdog } from './watchdog.js';

@@ -2,7 +2,9 @@
 import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
 import { openBackend } from './backends/select.js';
 import { shaped } from './backends/shaping.js';
+import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 
 await runService('led-driver', async (config, log) => {
   const secrets = loadSecrets(config);
@@ -18,6 +20,7 @@ await runService('led-driver', async (config, log) => {
     },
   });
   const backend = shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
+  const metrics = new DriverMetrics();
   const driver = startLedDriver({
     backend,
     mqttUrl: config.MQTT_URL,
@@ -25,7 +28,28 @@ await runService('led-driver', async (config, log) => {
     topics: topicsFor(config.TOPIC_PREFIX),
     failsafeTimeoutMs: config.FAILSAFE_TIMEOUT_MS,
     log,
+    haDiscovery: { enabled: config.HA_DISCOVERY === 'true', prefix: config.HA_DISCOVERY_PREFIX, topicPrefix: config.TOPIC_PREFIX },
+    onState: (state) => metrics.state(state),
   });
+  metrics.driver = driver;
+  let stopping = false;
+  let metricsServer: MetricsServer | undefined;
+  if (config.METRICS_PORT > 0) {
+    try {
+      metricsServer = await startMetricsServer(
+        config.METRICS_PORT,
+        undefined,
+        metrics.registry,
+        () => driver.client.connected && !stopping,
+      );
+    } catch (error) {
+      // Observability must never cost control of the LEDs: the driver runs on without its metrics port.
+      log.error(
+        { err: (error as Error).message, port: config.METRICS_PORT },
+        'metrics port unavailable: /metrics, /healthz and /readyz are off',
+      );
+    }
+  }
   log.info(
     {
       backend: backend.name,
@@ -34,8 +58,15 @@ await runService('led-driver', async (config, log) => {
       failsafeMs: config.FAILSAFE_TIMEOUT_MS,
       gamma: config.LED_GAMMA,
       deadband: config.LED_DEADBAND,
+      metricsPort: metricsServer?.port ?? 0,
     },
     'led-driver ready',
   );
-  return { stop: () => driver.close() };
+  return {
+    async stop() {
+      stopping = true;
+      await driver.close();
+      await metricsServer?.close();
+    },
+  };
 });

@@ -116,3 +116,53 @@ export function runHealthcheck(test: string[], env: NodeJS.ProcessEnv, cwd: stri
     child.on('exit', (code) => resolve(code ?? -1));
   });
 }
+
+/** One compose service run as a plain local process: its command, its working folder, its resolved environment. */
+export class LocalService {
+  readonly lines: { msg?: string; [key: string]: unknown }[] = [];
+  readonly raw: string[] = [];
+  private readonly child;
+
+  constructor(
+    readonly name: string,
+    readonly command: string[],
+    readonly cwd: string,
+    readonly env: NodeJS.ProcessEnv,
+  ) {
+    const [program, ...args] = command;
+    if (program !== 'node') throw new Error(`${name}: unexpected command ${JSON.stringify(command)}`);
+    this.child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        this.raw.push(line);
+        try {
+          this.lines.push(JSON.parse(line));
+        } catch {
+          // not a log record
+        }
+      }
+    };
+    this.child.stdout.on('data', onData);
+    this.child.stderr.on('data', onData);
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  log(text: string): { msg?: string; [key: string]: unknown } | undefined {
+    return this.lines.find((l) => typeof l.msg === 'string' && l.msg.includes(text));
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (!this.running) return Promise.resolve(this.child.exitCode);
+    return new Promise((resolve) => {
+      this.child.once('exit', (code) => resolve(code));
+      this.child.kill(signal);
+    });
+  }
+}

@@ -293,6 +293,50 @@ describe('phone page and live view in Chromium', () => {
     await page.context().close();
   });
 
+  it('takes the screen wake lock again when the page becomes visible after the browser dropped it', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 780 }, ignoreHTTPSErrors: true });
+    contexts.push(context);
+    // Record the page's real wake lock requests, so the test can drop a lock as a browser does when the page hides.
+    await context.addInitScript(() => {
+      const w = window as unknown as { locks: WakeLockSentinel[]; hidden: boolean };
+      w.locks = [];
+      w.hidden = false;
+      const request = navigator.wakeLock.request.bind(navigator.wakeLock);
+      navigator.wakeLock.request = async (type) => {
+        const sentinel = await request(type);
+        w.locks.push(sentinel);
+        return sentinel;
+      };
+      Object.defineProperty(document, 'visibilityState', { get: () => (w.hidden ? 'hidden' : 'visible') });
+      Object.defineProperty(document, 'hidden', { get: () => w.hidden });
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+    await page.goto(`https://pi.test:${system.ports.gatewayHttps}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready');
+    await page.locator('#start').click();
+    const awake = page.locator('#awake-note');
+    await waitFor('the screen kept on', async () => (await awake.getAttribute('data-on')) === 'true', 10_000);
+    const locks = () => page.evaluate(() => (window as unknown as { locks: WakeLockSentinel[] }).locks.length);
+    assert.equal(await locks(), 1);
+    await page.evaluate(async () => {
+      const w = window as unknown as { locks: WakeLockSentinel[]; hidden: boolean };
+      w.hidden = true;
+      document.dispatchEvent(new Event('visibilitychange'));
+      await w.locks[0]?.release();
+    });
+    await waitFor('the lock reported lost', async () => (await awake.getAttribute('data-on')) === 'false', 10_000);
+    await page.evaluate(() => {
+      (window as unknown as { hidden: boolean }).hidden = false;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await waitFor('the screen kept on again', async () => (await awake.getAttribute('data-on')) === 'true', 10_000);
+    assert.equal(await locks(), 2);
+    await page.locator('#start').click();
+    await waitFor('released on Stop', async () => (await awake.getAttribute('data-on')) === 'false', 10_000);
+    assert.equal(await page.evaluate(() => (window as unknown as { locks: WakeLockSentinel[] }).locks[1]?.released), true);
+  });
+
   it('under a LAN host name over plain http it says motion needs the https link and shows it', async () => {
     const page = await openPage(`http://pi.test:${system.ports.gateway}/#token=${encodeURIComponent(token())}`);
     assert.equal(await page.evaluate(() => window.isSecureContext), false);

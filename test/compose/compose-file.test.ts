@@ -145,6 +145,10 @@ describe('Dockerfiles', () => {
       assert.equal(workdir, s.working_dir);
       assert.equal(workdir, `/app/${name}`, 'the service folder, as `npm start -w` runs it');
       assert.match(dockerfile, /npm ci --ignore-scripts/);
+      // npm ci installs from the lock file, which lists every workspace: each one's package.json must be in the build.
+      const workspaces = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+      for (const w of workspaces)
+        assert.match(dockerfile, new RegExp(`^COPY ${w}/package\\.json ${w}/$`, 'm'), `${name}: ${w}/package.json`);
       assert.match(dockerfile, /npm prune --omit=dev/);
       assert.match(dockerfile, /ENV NODE_ENV=production DATA_DIR=\/data/);
       const users = [...dockerfile.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);

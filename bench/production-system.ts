@@ -1,7 +1,7 @@
 /**
  * The system as in production for the benchmark: broker, gateway and led-driver as three processes started exactly
- * as `npm start` starts them (broker first, then the other two), on free ports, with a temporary DATA_DIR, simulated
- * LEDs and LOG_LEVEL=warn. Readiness is observed from outside, as an operator would: the broker's port accepts,
+ * as `npm start` starts them (broker first, then the other two), on free ports (every listener on, as by default),
+ * with a temporary DATA_DIR, simulated LEDs and LOG_LEVEL=warn. Readiness is observed from outside, as an operator would: the broker's port accepts,
  * the gateway's /readyz answers 200, the led-driver's retained status says `online`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, loadSecrets, ONLINE, type Secrets, type Topics, topicsFor } from '@gravity-led/shared';
+import { loadConfig, loadSecrets, loadTlsCredentials, ONLINE, type Secrets, type Topics, topicsFor } from '@gravity-led/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -168,7 +168,7 @@ export class ProductionSystem {
   private constructor(
     readonly dataDir: string,
     readonly env: NodeJS.ProcessEnv,
-    readonly ports: { gateway: number; broker: number },
+    readonly ports: { gateway: number; gatewayHttps: number; broker: number; brokerWs: number },
     readonly secrets: Secrets,
     readonly topics: Topics,
     private readonly profileDir: string | undefined,
@@ -176,7 +176,7 @@ export class ProductionSystem {
 
   static async start(options: ProductionSystemOptions = {}): Promise<{ system: ProductionSystem; startup: StartupTimes }> {
     const dataDir = mkdtempSync(join(tmpdir(), 'gravity-led-bench-'));
-    const ports = { gateway: await freePort(), broker: await freePort() };
+    const ports = { gateway: await freePort(), gatewayHttps: await freePort(), broker: await freePort(), brokerWs: await freePort() };
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -184,17 +184,19 @@ export class ProductionSystem {
       GATEWAY_HOST: '127.0.0.1',
       BROKER_HOST: '127.0.0.1',
       GATEWAY_PORT: String(ports.gateway),
-      GATEWAY_HTTPS_PORT: '0',
+      GATEWAY_HTTPS_PORT: String(ports.gatewayHttps),
       BROKER_PORT: String(ports.broker),
-      BROKER_WS_PORT: '0',
+      BROKER_WS_PORT: String(ports.brokerWs),
       MQTT_URL: `mqtt://127.0.0.1:${ports.broker}`,
       LED_BACKEND: 'sim',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'warn',
     };
-    // As npm start does: the secrets exist before any service starts, so all three read the same ones.
+    // As npm start does: the secrets and the self-signed certificate exist before any service starts, so all three
+    // read the same ones (and start-up times do not include generating them, which happens once per installation).
     const config = loadConfig(env);
     const secrets = loadSecrets(config);
+    await loadTlsCredentials(config);
     const system = new ProductionSystem(dataDir, env, ports, secrets, topicsFor(config.TOPIC_PREFIX), options.profileDir);
     try {
       const startup = await system.startAll();

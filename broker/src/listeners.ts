@@ -1,6 +1,6 @@
 /** The broker's doors: MQTT over TCP, over WebSocket (browser tools), and over TLS. Each one is a plain server around `aedes.handle`. */
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createNetServer, type Server } from 'node:net';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Aedes } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -26,10 +26,28 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/**
+ * Stops accepting and ends every connection still open. Aedes closes the clients it knows, but a socket that has
+ * not sent CONNECT yet (a service reconnecting just then) is not one of them, and would hold the shutdown up.
+ */
+function closeWithConnections(server: Server): () => Promise<void> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return () => {
+    const closed = closeServer(server);
+    for (const socket of sockets) socket.destroy();
+    return closed;
+  };
+}
+
 export async function tcpListener(aedes: Aedes, port: number, host?: string): Promise<Listener> {
   const server = createNetServer({ noDelay: true }, (socket) => aedes.handle(socket));
+  const close = closeWithConnections(server);
   const bound = await listen(server, port, host);
-  return { name: 'mqtt', port: bound, close: () => closeServer(server) };
+  return { name: 'mqtt', port: bound, close };
 }
 
 export async function tlsListener(aedes: Aedes, port: number, tls: { cert: Buffer; key: Buffer }, host?: string): Promise<Listener> {
@@ -37,8 +55,9 @@ export async function tlsListener(aedes: Aedes, port: number, tls: { cert: Buffe
     socket.setNoDelay(true);
     aedes.handle(socket);
   });
+  const close = closeWithConnections(server);
   const bound = await listen(server, port, host);
-  return { name: 'mqtts', port: bound, close: () => closeServer(server) };
+  return { name: 'mqtts', port: bound, close };
 }
 
 /** Largest WebSocket message the MQTT-over-WebSocket door accepts; MQTT packets here are small. */
@@ -66,7 +85,9 @@ export async function webSocketListener(aedes: Aedes, port: number, host?: strin
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();
-      await closeServer(http);
+      const closed = closeServer(http);
+      http.closeAllConnections();
+      await closed;
     },
   };
 }

@@ -18,6 +18,7 @@ await runService('led-driver', async (config, log) => {
       sysfsRoot: config.LED_SYSFS_ROOT,
       pwmChip: config.LED_PWM_CHIP,
     },
+    simFile: config.LED_SIM_FILE,
   });
   const backend = shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
   const metrics = new DriverMetrics();

@@ -34,6 +34,8 @@ export interface BackendChoice {
   readonly pins: LedPins;
   readonly log: Logger;
   readonly hardware?: Partial<HardwareOptions>;
+  /** LED_SIM_FILE: where the simulated LEDs show their duty, if anywhere. */
+  readonly simFile?: string | undefined;
 }
 
 type Opener = (pins: LedPins, options: HardwareOptions) => Promise<LedBackend>;
@@ -50,8 +52,8 @@ const HARDWARE: Record<Exclude<BackendKind, 'auto' | 'sim'>, Opener> = {
     }),
 };
 
-export async function openBackend({ kind, pins, log, hardware }: BackendChoice): Promise<LedBackend> {
-  if (kind === 'sim') return new SimBackend();
+export async function openBackend({ kind, pins, log, hardware, simFile }: BackendChoice): Promise<LedBackend> {
+  if (kind === 'sim') return new SimBackend(simFile);
   const options = { ...DEFAULT_HARDWARE, ...hardware };
   if (pins.right === pins.left) {
     throw new Error(`LED_RIGHT_PIN and LED_LEFT_PIN are both ${pins.right}: the two LEDs need two different pins`);
@@ -68,5 +70,5 @@ export async function openBackend({ kind, pins, log, hardware }: BackendChoice):
     }
   }
   log.info({ tried: reasons }, `LED_BACKEND=auto: no GPIO available, using simulated LEDs (${reasons.join('; ')})`);
-  return new SimBackend();
+  return new SimBackend(simFile);
 }

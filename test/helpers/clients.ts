@@ -107,6 +107,8 @@ export async function mosquittoPub(
   topic: string,
   message: string,
   auth?: { username: string; password: string },
+  /** Appended to the command line: `-q 1`, `--cafile ...`; a later `-p` overrides the port. */
+  extraArgs: readonly string[] = [],
 ): Promise<{ code: number; stderr: string }> {
   const { operatorUsername, operatorPassword } = system.secrets;
   const args = [
@@ -122,6 +124,7 @@ export async function mosquittoPub(
     topic,
     '-m',
     message,
+    ...extraArgs,
   ];
   try {
     const { stderr } = await run('mosquitto_pub', args, { timeout: 10_000 });

@@ -1,51 +1,59 @@
-/** What `npm start` tells a person: where to point the phone, the token, and how to reach MQTT. */
-import { networkInterfaces } from 'node:os';
-import { type Config, type Secrets, topicsFor } from '@gravity-led/shared';
+/** What `npm start` tells a person: where to point the phone (link and QR code), the token, and how to reach MQTT. */
+import { type Config, lanHosts, phoneLinks, type Secrets, type TlsCredentials, topicsFor } from '@gravity-led/shared';
+import QRCode from 'qrcode';
 
-/** The machine's LAN addresses (IPv4 first), where a phone on the same network can reach it. */
-export function lanAddresses(): string[] {
-  const v4: string[] = [];
-  const v6: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const address of list ?? []) {
-      if (address.internal) continue;
-      if (address.family === 'IPv4') v4.push(address.address);
-      else if (!address.address.startsWith('fe80')) v6.push(`[${address.address}]`);
-    }
-  }
-  return [...v4, ...v6];
+/** The link as a QR code of half-block characters, so the phone's camera can open it straight from the terminal. */
+export function terminalQrCode(text: string): Promise<string> {
+  return QRCode.toString(text, { type: 'terminal', small: true, errorCorrectionLevel: 'L' });
 }
 
-export function phoneLinks(config: Config, token: string, hosts: string[]): string[] {
-  const fragment = config.GATEWAY_AUTH === 'token' ? `#token=${encodeURIComponent(token)}` : '';
-  return hosts.map((host) =>
-    config.GATEWAY_HTTPS_PORT > 0
-      ? `https://${host}:${config.GATEWAY_HTTPS_PORT}/${fragment}`
-      : `http://${host}:${config.GATEWAY_PORT}/${fragment}`,
-  );
+export async function printBanner(
+  config: Config,
+  secrets: Secrets & { readonly dataDir: string },
+  tls: TlsCredentials | undefined,
+): Promise<void> {
+  process.stdout.write(await bannerText(config, secrets, tls, lanHosts(config.PUBLIC_HOSTS)));
 }
 
-export function printBanner(config: Config, secrets: Secrets & { readonly dataDir: string }): void {
-  const hosts = lanAddresses();
+/** The banner for `hosts` (PUBLIC_HOSTS and the LAN addresses), the QR code of the first phone link on top. */
+export async function bannerText(
+  config: Config,
+  secrets: Secrets & { readonly dataDir: string },
+  tls: TlsCredentials | undefined,
+  hosts: readonly string[],
+): Promise<string> {
+  const links = phoneLinks(config, secrets.gatewayToken, hosts.length > 0 ? hosts : ['localhost']);
   const topics = topicsFor(config.TOPIC_PREFIX);
   const op = secrets.operator;
+  const tokenFragment = config.GATEWAY_AUTH === 'token' ? `#token=${encodeURIComponent(secrets.gatewayToken)}` : '';
+  const mqttHost = hosts[0] ?? 'localhost';
   const lines = [
     '',
     'gravity-led is running.',
     '',
-    'Phone (open on a phone on the same network):',
-    ...phoneLinks(config, secrets.gatewayToken, hosts.length > 0 ? hosts : ['localhost']).map((l) => `  ${l}`),
-    `  on this machine: http://localhost:${config.GATEWAY_PORT}/${config.GATEWAY_AUTH === 'token' ? `#token=${encodeURIComponent(secrets.gatewayToken)}` : ''}`,
+    'Phone (open on a phone on the same network, or scan the QR code below):',
+    ...links.map((l) => `  ${l}`),
+    `  on this machine: http://localhost:${config.GATEWAY_PORT}/${tokenFragment}`,
+    ...(tls
+      ? [
+          tls.source === 'files'
+            ? `  certificate: ${tls.path}`
+            : '  the certificate is self-signed: the phone warns once; check that it shows this SHA-256 fingerprint, then accept it:',
+          `  SHA-256 fingerprint: ${tls.fingerprint}`,
+        ]
+      : []),
     `WebSocket: ws://HOST:${config.GATEWAY_PORT}/${config.GATEWAY_HTTPS_PORT > 0 ? ` and wss://HOST:${config.GATEWAY_HTTPS_PORT}/` : ''}`,
     `Access token: ${config.GATEWAY_AUTH === 'token' ? secrets.gatewayToken : '(GATEWAY_AUTH=none: no token needed)'}`,
     '',
-    `MQTT: mqtt://${hosts[0] ?? 'localhost'}:${config.BROKER_PORT}${config.BROKER_WS_PORT > 0 ? `  (WebSocket: ws://${hosts[0] ?? 'localhost'}:${config.BROKER_WS_PORT})` : ''}`,
+    `MQTT: mqtt://${mqttHost}:${config.BROKER_PORT}${config.BROKER_WS_PORT > 0 ? `  (WebSocket: ws://${mqttHost}:${config.BROKER_WS_PORT})` : ''}${config.BROKER_TLS_PORT > 0 ? `  (TLS: mqtts://${mqttHost}:${config.BROKER_TLS_PORT})` : ''}`,
     `  username: ${op.username}`,
     `  password: ${op.password}`,
     `  watch:  mosquitto_sub -h localhost -p ${config.BROKER_PORT} -u '${op.username}' -P '${op.password}' -t '${config.TOPIC_PREFIX}/#' -v`,
     `  inject: mosquitto_pub -h localhost -p ${config.BROKER_PORT} -u '${op.username}' -P '${op.password}' -t '${topics.gravity}' -m '0 40 91.6'`,
-    `Secrets are kept in ${secrets.dataDir}. Press Ctrl+C to stop.`,
+    `Secrets${tls?.source === 'files' ? '' : ' and the certificate'} are kept in ${secrets.dataDir}. Press Ctrl+C to stop.`,
     '',
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const first = links[0];
+  const qr = first ? `${first}\n${await terminalQrCode(first)}` : '';
+  return `${qr}${lines.join('\n')}\n`;
 }

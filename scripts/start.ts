@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type Config, ConfigError, loadConfig, loadSecrets } from '@gravity-led/shared';
+import { type Config, ConfigError, loadConfig, loadSecrets, loadTlsCredentials } from '@gravity-led/shared';
 import { printBanner } from './banner.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,6 +46,14 @@ async function main(): Promise<void> {
   }
   // Created here, before the services start, so all three read the same generated secrets.
   const secrets = loadSecrets(config);
+  // Likewise the certificate, so gateway and broker find it ready and the banner can print its fingerprint.
+  let tls: Awaited<ReturnType<typeof loadTlsCredentials>> | undefined;
+  try {
+    tls = config.GATEWAY_HTTPS_PORT > 0 || config.BROKER_TLS_PORT > 0 ? await loadTlsCredentials(config) : undefined;
+  } catch (error) {
+    process.stderr.write(`npm start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   const children = new Map<ServiceName, ChildProcess>();
   let stopping = false;
 
@@ -86,7 +94,7 @@ async function main(): Promise<void> {
     stopAll(1);
     return;
   }
-  printBanner(config, secrets);
+  await printBanner(config, secrets, tls);
 }
 
 await main();

@@ -17,6 +17,8 @@ export interface BrokerOptions {
   readonly secrets: Pick<Secrets, 'operator' | 'service'>;
   readonly prefix: string;
   readonly topics: Topics;
+  /** HA_DISCOVERY_PREFIX: where the services may publish Home Assistant discovery configs. */
+  readonly discoveryPrefix?: string;
   readonly log: Logger;
 }
 
@@ -28,7 +30,7 @@ export interface RunningBroker {
 
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { log } = options;
-  const permissions = createPermissions(options.secrets, options.prefix, options.topics);
+  const permissions = createPermissions(options.secrets, options.prefix, options.topics, options.discoveryPrefix);
   const aedes = await Aedes.createBroker({
     authenticate: permissions.authenticate,
     authorizePublish: permissions.authorizePublish,

@@ -1,23 +1,29 @@
 /** `npm start -w broker`: the embedded MQTT broker alone, exactly as its container runs it. */
-import { readFileSync } from 'node:fs';
-import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
+import { loadSecrets, loadTlsCredentials, runService, topicsFor } from '@gravity-led/shared';
 import { startBroker } from './broker.js';
 
 await runService('broker', async (config, log) => {
   const secrets = loadSecrets(config);
-  const tls =
-    config.BROKER_TLS_PORT > 0 && config.TLS_CERT_FILE && config.TLS_KEY_FILE
-      ? { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }
+  // The same certificate as the gateway's HTTPS port: the configured files, or the one generated in DATA_DIR.
+  const credentials =
+    config.BROKER_TLS_PORT > 0
+      ? await loadTlsCredentials(config, { onReplace: (reason) => log.info({ reason }, 'renewing the self-signed certificate') })
       : undefined;
+  if (credentials)
+    log.info(
+      { fingerprint: credentials.fingerprint, source: credentials.source },
+      `MQTT over TLS certificate, SHA-256 fingerprint ${credentials.fingerprint}`,
+    );
   const broker = await startBroker({
     host: config.BROKER_HOST,
     port: config.BROKER_PORT,
     wsPort: config.BROKER_WS_PORT,
     tlsPort: config.BROKER_TLS_PORT,
-    tls,
+    tls: credentials && { cert: Buffer.from(credentials.cert), key: Buffer.from(credentials.key) },
     secrets,
     prefix: config.TOPIC_PREFIX,
     topics: topicsFor(config.TOPIC_PREFIX),
+    discoveryPrefix: config.HA_DISCOVERY_PREFIX,
     log,
   });
   const ports = Object.fromEntries(broker.listeners.map((l) => [l.name, l.port]));

@@ -45,18 +45,23 @@ export interface Permissions {
   ): void;
 }
 
-export function createPermissions(secrets: Pick<Secrets, 'operator' | 'service'>, prefix: string, topics: Topics): Permissions {
-  const operatorPublishes = new Set([topics.gravity, topics.ledsSet, topics.maxClientsSet]);
+export function createPermissions(
+  secrets: Pick<Secrets, 'operator' | 'service'>,
+  prefix: string,
+  topics: Topics,
+  discoveryPrefix: string = HA_DISCOVERY_PREFIX,
+): Permissions {
+  const operatorPublishes = new Set([topics.gravity, topics.ledsSet, topics.ledsLeftSet, topics.ledsRightSet, topics.maxClientsSet]);
 
   function canPublish(role: Role, topic: string): boolean {
-    if (role === 'service') return under(topic, prefix) || under(topic, HA_DISCOVERY_PREFIX);
+    if (role === 'service') return under(topic, prefix) || under(topic, discoveryPrefix);
     return operatorPublishes.has(topic);
   }
 
   function canSubscribe(role: Role, filter: string): boolean {
     // `#` or `+/...` at the top would reach other applications' topics and $SYS; only our subtree is readable.
-    if (role === 'service') return under(filter, prefix) || under(filter, HA_DISCOVERY_PREFIX);
-    return under(filter, prefix) || under(filter, HA_DISCOVERY_PREFIX);
+    if (role === 'service') return under(filter, prefix) || under(filter, discoveryPrefix);
+    return under(filter, prefix) || under(filter, discoveryPrefix);
   }
 
   return {

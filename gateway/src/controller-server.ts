@@ -20,7 +20,10 @@ export interface ControllerServerOptions {
   readonly maxClients: number;
   readonly maxRate: number;
   readonly log: Logger;
-  publish(gravity: Gravity): boolean;
+  publish(gravity: Gravity, receivedAt?: number): boolean;
+  /** Told of every frame's outcome, for metrics. */
+  frameAccepted?(): void;
+  frameRejected?(reason: string): void;
   readonly isAvailable: () => boolean;
   readonly lastState: () => LedState | undefined;
   /** Told whenever the number of controllers or the capacity changes. */
@@ -56,6 +59,20 @@ export class ControllerServer implements SessionHost {
   get controllerCount(): number {
     return this.controllers.length;
   }
+  get viewerCount(): number {
+    let n = 0;
+    for (const session of this.sessions) if (session.role === 'viewer' && session.authenticated) n++;
+    return n;
+  }
+  get log(): Logger {
+    return this.options.log;
+  }
+  frameAccepted(): void {
+    this.options.frameAccepted?.();
+  }
+  frameRejected(reason: string): void {
+    this.options.frameRejected?.(reason);
+  }
 
   /** Routes WebSocket upgrades of an HTTP(S) server here. */
   attach(server: Server): void {
@@ -87,19 +104,19 @@ export class ControllerServer implements SessionHost {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new Session(ws, role, this, authenticated);
       this.sessions.add(session);
-      this.options.log.debug({ conn: session.id, role, remote: req.socket.remoteAddress }, 'connection opened');
+      session.log.debug({ role, remote: req.socket.remoteAddress }, 'connection opened');
     });
   }
 
   admit(session: Session): boolean {
     if (session.role === 'viewer') return true;
     if (this.controllers.length >= this.maxClients) {
-      this.options.log.info({ conn: session.id, maxClients: this.maxClients }, 'refused a controller: device in use');
+      session.log.info({ maxClients: this.maxClients }, 'refused a controller: device in use');
       session.close(1013, 'device in use: the maximum number of controllers is connected');
       return false;
     }
     this.controllers.push(session);
-    this.options.log.info({ conn: session.id, controllers: this.controllers.length }, 'controller connected');
+    session.log.info({ controllers: this.controllers.length }, 'controller connected');
     this.options.onOccupancy(this.controllers.length, this.maxClients);
     return true;
   }
@@ -109,15 +126,12 @@ export class ControllerServer implements SessionHost {
     const index = this.controllers.indexOf(session);
     if (index < 0) return;
     this.controllers.splice(index, 1);
-    this.options.log.info(
-      { conn: session.id, accepted: session.accepted, rejected: session.rejected, dropped: session.dropped },
-      'controller disconnected',
-    );
+    session.log.info({ accepted: session.accepted, rejected: session.rejected, dropped: session.dropped }, 'controller disconnected');
     this.options.onOccupancy(this.controllers.length, this.maxClients);
   }
 
-  publish(gravity: Gravity): boolean {
-    return this.options.publish(gravity);
+  publish(gravity: Gravity, receivedAt?: number): boolean {
+    return this.options.publish(gravity, receivedAt);
   }
 
   hello(session: Session): Record<string, unknown> {

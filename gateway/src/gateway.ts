@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Account, Logger, Topics } from '@gravity-led/shared';
 import type { AuthMode } from './auth.js';
 import { ControllerServer } from './controller-server.js';
+import { GatewayMetrics } from './gateway-metrics.js';
 import { createRequestHandler, loadAssets } from './http-routes.js';
 import { MqttBridge } from './mqtt-bridge.js';
 
@@ -29,6 +30,7 @@ export interface RunningGateway {
   readonly httpsPort: number;
   readonly controllers: ControllerServer;
   readonly bridge: MqttBridge;
+  readonly metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -46,23 +48,37 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { log } = options;
   if (options.auth === 'none') log.warn('GATEWAY_AUTH=none: anyone who can reach the gateway can drive the LEDs');
   const bridge = new MqttBridge(options.mqttUrl, options.account, options.topics, log);
+  // Read at scrape time only, once `controllers` exists.
+  const metrics = new GatewayMetrics(
+    () => controllers,
+    () => bridge.client.connected,
+  );
   const controllers = new ControllerServer({
     auth: options.auth,
     token: options.token,
     maxClients: options.maxClients,
     maxRate: options.maxRate,
     log,
-    publish: (g) => bridge.publishGravity(g),
+    publish: (g, receivedAt) => bridge.publishGravity(g, receivedAt === undefined ? undefined : () => metrics.published(receivedAt)),
+    frameAccepted: () => metrics.frameAccepted(),
+    frameRejected: (reason) => metrics.frameRejected(reason),
     isAvailable: () => bridge.isAvailable,
     lastState: () => bridge.lastState,
     onOccupancy: (n, max) => bridge.publishClients(n, max),
   });
-  bridge.on('state', (state) => controllers.broadcastState(state));
+  bridge.on('state', (state, retained) => {
+    metrics.state(state, retained);
+    controllers.broadcastState(state);
+  });
   bridge.on('availability', (available) => controllers.broadcastAvailability(available));
   bridge.on('max-clients', (n) => controllers.setMaxClients(n));
   bridge.publishClients(0, options.maxClients);
 
-  const handler = createRequestHandler(loadAssets(), { live: () => true, ready: () => bridge.client.connected });
+  const handler = createRequestHandler(loadAssets(), {
+    live: () => true,
+    ready: () => bridge.client.connected,
+    metrics: () => metrics.render(),
+  });
   const servers: Server[] = [];
   const http = createHttpServer({ noDelay: true }, handler);
   controllers.attach(http);
@@ -81,6 +97,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       httpsPort,
       controllers,
       bridge,
+      metrics,
       async close() {
         controllers.close();
         for (const server of servers) server.closeAllConnections();

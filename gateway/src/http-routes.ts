@@ -44,11 +44,16 @@ export function loadAssets(dir: string = PUBLIC_DIR): Map<string, Asset> {
   return assets;
 }
 
+/** Prometheus text exposition 0.0.4. */
+const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 export interface Health {
   /** Up and answering. */
   live(): boolean;
   /** Connected to the broker, so gravity can flow. */
   ready(): boolean;
+  /** The `/metrics` body; absent means no such route. */
+  metrics?(): string;
 }
 
 const SECURITY_HEADERS = {
@@ -69,6 +74,11 @@ export function createRequestHandler(assets: Map<string, Asset>, health: Health)
       const ok = path === '/healthz' ? health.live() : health.ready();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+      return;
+    }
+    if (path === '/metrics' && health.metrics) {
+      res.writeHead(200, { 'content-type': METRICS_TYPE, 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : health.metrics());
       return;
     }
     const asset = assets.get(path);

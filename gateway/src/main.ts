@@ -1,14 +1,20 @@
 /** `npm start -w gateway`: the WebSocket gateway alone, exactly as its container runs it. */
-import { readFileSync } from 'node:fs';
-import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
+import { lanHosts, loadSecrets, loadTlsCredentials, phoneLinks, runService, topicsFor } from '@gravity-led/shared';
 import { startGateway } from './gateway.js';
 
 await runService('gateway', async (config, log) => {
   const secrets = loadSecrets(config);
+  // Phone browsers give motion sensors only to https pages: the HTTPS port always has a certificate.
   const tls =
-    config.TLS_CERT_FILE && config.TLS_KEY_FILE
-      ? { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) }
+    config.GATEWAY_HTTPS_PORT > 0
+      ? await loadTlsCredentials(config, { onReplace: (reason) => log.info({ reason }, 'renewing the self-signed certificate') })
       : undefined;
+  if (tls) {
+    log.info(
+      { source: tls.source, path: tls.path, validTo: tls.validTo.toISOString(), fingerprint: tls.fingerprint },
+      `HTTPS certificate (${tls.source === 'files' ? 'TLS_CERT_FILE' : 'self-signed'}), SHA-256 fingerprint ${tls.fingerprint}`,
+    );
+  }
   const gateway = await startGateway({
     host: config.GATEWAY_HOST,
     port: config.GATEWAY_PORT,
@@ -24,5 +30,11 @@ await runService('gateway', async (config, log) => {
     log,
   });
   log.info({ port: gateway.port, httpsPort: gateway.httpsPort, mqtt: config.MQTT_URL }, 'gateway ready');
+  // A container has no terminal for the start banner: its log is where a person finds the link to open on the phone.
+  const hosts = lanHosts(config.PUBLIC_HOSTS);
+  const reachable = { ...config, GATEWAY_HTTPS_PORT: gateway.httpsPort };
+  for (const link of phoneLinks(reachable, secrets.gatewayToken, hosts.length > 0 ? hosts : ['localhost'])) {
+    log.info({ link }, `open on the phone: ${link}`);
+  }
   return { stop: () => gateway.close() };
 });

@@ -18,7 +18,8 @@ import {
 import type { MqttClient } from 'mqtt';
 
 export interface BridgeEvents {
-  state: [LedState];
+  /** A state from leds/state; `retained` when it is the broker's replay on (re)subscribing rather than news. */
+  state: [LedState, boolean];
   /** A valid capacity from the operator. */
   'max-clients': [number];
   /** The device can (or can no longer) be driven: broker reachable and led-driver online. */
@@ -60,15 +61,15 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     });
     this.client.on('close', () => this.updateAvailability());
     this.client.on('error', (error) => log.warn({ err: error.message }, 'MQTT error'));
-    this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
     if (topic === this.topics.ledsState) {
       const state = decodeLedState(payload);
       if (state) {
         this.lastState = state;
-        this.emit('state', state);
+        this.emit('state', state, retained);
       }
     } else if (topic === this.topics.driverStatus) {
       this.driverOnline = payload.toString() === ONLINE;
@@ -95,9 +96,10 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
   }
 
   /** Publishes a gravity vector; false (and nothing queued) when the broker is not reachable. */
-  publishGravity(gravity: Gravity): boolean {
+  publishGravity(gravity: Gravity, onSent?: () => void): boolean {
     if (!this.client.connected) return false;
-    this.client.publish(this.topics.gravity, encodeGravityJson(gravity), { qos: 0 });
+    // For QoS 0 the callback runs once the packet is written to the socket.
+    this.client.publish(this.topics.gravity, encodeGravityJson(gravity), { qos: 0 }, onSent && (() => onSent()));
     return true;
   }
 

@@ -6,6 +6,7 @@ import {
   type Gravity,
   gravityFromObject,
   type LedState,
+  type Logger,
   type ParseResult,
   parseGravityBinary,
   parseGravityText,
@@ -24,12 +25,17 @@ export interface SessionHost {
   readonly token: string | undefined;
   /** Called once the client is authenticated; returns false when it was refused (capacity), having closed it. */
   admit(session: Session): boolean;
-  publish(gravity: Gravity): boolean;
+  /** `receivedAt`: when the frame arrived (performance.now()), for the publish latency metric. */
+  publish(gravity: Gravity, receivedAt?: number): boolean;
   readonly available: boolean;
   readonly lastState: LedState | undefined;
   readonly maxRate: number;
   hello(session: Session): Record<string, unknown>;
   release(session: Session): void;
+  readonly log: Logger;
+  /** Told of every frame's outcome, for metrics. */
+  frameAccepted?(): void;
+  frameRejected?(reason: string): void;
 }
 
 let nextId = 1;
@@ -45,6 +51,10 @@ export class Session {
   private heldState: string | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   alive = true;
+  /** Arrival of the newest accepted frame: the throttle only ever forwards the newest, so this is its arrival. */
+  private receivedAt: number | undefined;
+  /** Every log line of this connection carries its id (`conn`). */
+  readonly log: Logger;
 
   constructor(
     readonly socket: WebSocket,
@@ -52,6 +62,7 @@ export class Session {
     private readonly host: SessionHost,
     authenticated: boolean,
   ) {
+    this.log = host.log.child({ conn: this.id });
     this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g));
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
@@ -90,6 +101,8 @@ export class Session {
       return;
     }
     this.accepted++;
+    this.receivedAt = performance.now();
+    this.host.frameAccepted?.();
     this.throttle.push(result.value);
   }
 
@@ -110,6 +123,7 @@ export class Session {
   private onAuthFrame(data: RawData, isBinary: boolean): void {
     const token = isBinary ? undefined : parseAuth(asBytes(data).toString('utf8'));
     if (token === undefined || this.host.token === undefined || !tokenMatches(token, this.host.token)) {
+      this.log.info({ wrongToken: token !== undefined }, 'refused: no valid auth frame');
       this.socket.close(1008, token === undefined ? 'authentication required' : 'wrong token');
       return;
     }
@@ -119,11 +133,12 @@ export class Session {
   }
 
   private forward(gravity: Gravity): void {
-    if (!this.host.publish(gravity)) this.sendJson({ type: 'unavailable', reason: 'broker unreachable: value dropped' });
+    if (!this.host.publish(gravity, this.receivedAt)) this.sendJson({ type: 'unavailable', reason: 'broker unreachable: value dropped' });
   }
 
   private reject(message: string, reason = 'refused'): void {
     this.rejected++;
+    this.host.frameRejected?.(reason);
     this.sendJson({ type: 'error', reason, message });
   }
 

@@ -1,7 +1,11 @@
 export type { LedBackend, LedPins } from './backends/backend.js';
 export { type BackendKind, openBackend } from './backends/select.js';
 export { SimBackend } from './backends/sim.js';
+export { DriverMetrics } from './driver-metrics.js';
+export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
 export { type LedDriverOptions, type RunningLedDriver, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
+export { type LedCommand, ManualControl, parseLedCommand, parseManualSet } from './manual-control.js';
+export { startMetricsServer } from './metrics-server.js';
 export { RejectionLog } from './rejection-log.js';
 export { Watchdog } from './watchdog.js';

@@ -17,7 +17,9 @@ import {
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { LedBackend } from './backends/backend.js';
+import { HaDiscovery } from './ha-discovery.js';
 import { LedOutput } from './led-output.js';
+import { ManualControl } from './manual-control.js';
 import { RejectionLog } from './rejection-log.js';
 import { Watchdog } from './watchdog.js';
 
@@ -28,12 +30,17 @@ export interface LedDriverOptions {
   readonly topics: Topics;
   readonly failsafeTimeoutMs: number;
   readonly log: Logger;
+  /** Home Assistant discovery (HA_DISCOVERY, HA_DISCOVERY_PREFIX); off and leftovers removed when not given. */
+  readonly haDiscovery?: { readonly enabled: boolean; readonly prefix: string; readonly topicPrefix: string };
+  /** Told of every applied state, for metrics. */
+  readonly onState?: (state: LedState) => void;
 }
 
 export interface RunningLedDriver {
   readonly output: LedOutput;
   readonly client: MqttClient;
   readonly rejections: RejectionLog;
+  readonly manual: ManualControl;
   close(): Promise<void>;
 }
 
@@ -44,6 +51,7 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   let unreported: LedState | undefined;
 
   const report = (state: LedState) => {
+    options.onState?.(state);
     if (client?.connected) {
       client.publish(topics.ledsState, encodeLedState(state), { qos: 0, retain: true });
       unreported = undefined;
@@ -53,38 +61,52 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
     }
   };
   const output = new LedOutput(options.backend, report, log);
-  const watchdog = new Watchdog(options.failsafeTimeoutMs, () => output.apply(OFF, 'stale'));
+  const manual = new ManualControl({ output, topics, rejections, failsafeTimeoutMs: options.failsafeTimeoutMs, log });
+  // A manual setting expects no gravity stream, so the stale watchdog leaves it alone.
+  const watchdog = new Watchdog(options.failsafeTimeoutMs, () => manual.holdsLeds || output.apply(OFF, 'stale'));
   let gatewayClients: number | undefined;
 
   client = connectService({ url: options.mqttUrl, account: options.account, service: 'led-driver', statusTopic: topics.driverStatus });
   const mqtt = client;
+  const discovery = new HaDiscovery(
+    mqtt,
+    { enabled: false, prefix: 'homeassistant', topicPrefix: 'gravity-led', ...options.haDiscovery, topics },
+    log,
+  );
   mqtt.on('connect', () => {
     log.info({ url: options.mqttUrl }, 'connected to MQTT broker');
-    mqtt.subscribe([topics.gravity, topics.gatewayStatus, topics.gatewayClients], { qos: 0 }, (error) => {
+    mqtt.subscribe([topics.gravity, topics.gatewayStatus, topics.gatewayClients, ...manual.subscriptions], { qos: 0 }, (error) => {
       if (error) log.error({ err: error.message }, 'could not subscribe');
     });
     report(unreported ?? output.current);
+    discovery.onConnect();
   });
   mqtt.on('close', () => {
     if (output.apply(OFF, 'broker-lost')) log.warn('lost the MQTT broker');
   });
   mqtt.on('error', (error) => log.warn({ err: error.message }, 'MQTT error'));
   mqtt.on('message', (topic, payload, packet) => {
+    if (discovery.handles(topic)) return discovery.onMessage(topic, payload);
+    // A retained command is history, like a retained gravity value: it must not light the LEDs at start.
+    if (manual.handles(topic)) return packet.retain ? undefined : manual.onMessage(topic, payload);
     if (topic === topics.gravity) {
       // A retained gravity value is history, not a live controller: it must not light the LEDs at start.
       if (packet.retain) return;
       const result = parseGravityPayload(payload);
       if (!result.ok) return rejections.record(topic, result.reason, result.message);
+      manual.noteGravity();
       output.apply(dutyFromGravity(result.value), 'gravity', result.value.seq);
       watchdog.feed();
     } else if (topic === topics.gatewayStatus) {
+      manual.noteGatewayStatus(payload.toString() !== OFFLINE);
       if (payload.toString() === OFFLINE) output.apply(OFF, 'gateway-offline');
     } else if (topic === topics.gatewayClients) {
       const clients = parseClients(payload);
       if (clients === undefined) return rejections.record(topic, 'bad-shape', 'expected {"clients": n, ...}');
       // The last controller left: off now, rather than after the stale timeout.
-      if (clients === 0 && gatewayClients !== undefined && gatewayClients > 0) output.apply(OFF, 'controller-left');
+      if (clients === 0 && gatewayClients !== undefined && gatewayClients > 0 && !manual.holdsLeds) output.apply(OFF, 'controller-left');
       gatewayClients = clients;
+      manual.noteGatewayClients(clients);
     }
   });
 
@@ -92,15 +114,13 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
     output,
     client: mqtt,
     rejections,
+    manual,
     async close() {
       watchdog.stop();
       rejections.stop();
+      // The final `shutdown` state goes out through report() like every other change; disconnectService then
+      // flushes it with the retained `offline`, bounded in time in case the broker is going down with us.
       await output.close();
-      if (mqtt.connected) {
-        await new Promise<void>((resolve) =>
-          mqtt.publish(topics.ledsState, encodeLedState(output.current), { qos: 1, retain: true }, () => resolve()),
-        );
-      }
       await disconnectService(mqtt, topics.driverStatus);
     },
   };

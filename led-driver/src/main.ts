@@ -1,7 +1,9 @@
 /** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
 import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
 import { openBackend } from './backends/select.js';
+import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
+import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 
 await runService('led-driver', async (config, log) => {
   const secrets = loadSecrets(config);
@@ -10,6 +12,7 @@ await runService('led-driver', async (config, log) => {
     pins: { right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN },
     log,
   });
+  const metrics = new DriverMetrics();
   const driver = startLedDriver({
     backend,
     mqttUrl: config.MQTT_URL,
@@ -17,10 +20,43 @@ await runService('led-driver', async (config, log) => {
     topics: topicsFor(config.TOPIC_PREFIX),
     failsafeTimeoutMs: config.FAILSAFE_TIMEOUT_MS,
     log,
+    haDiscovery: { enabled: config.HA_DISCOVERY === 'true', prefix: config.HA_DISCOVERY_PREFIX, topicPrefix: config.TOPIC_PREFIX },
+    onState: (state) => metrics.state(state),
   });
+  metrics.driver = driver;
+  let stopping = false;
+  let metricsServer: MetricsServer | undefined;
+  if (config.METRICS_PORT > 0) {
+    try {
+      metricsServer = await startMetricsServer(
+        config.METRICS_PORT,
+        undefined,
+        metrics.registry,
+        () => driver.client.connected && !stopping,
+      );
+    } catch (error) {
+      // Observability must never cost control of the LEDs: the driver runs on without its metrics port.
+      log.error(
+        { err: (error as Error).message, port: config.METRICS_PORT },
+        'metrics port unavailable: /metrics, /healthz and /readyz are off',
+      );
+    }
+  }
   log.info(
-    { backend: backend.name, right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN, failsafeMs: config.FAILSAFE_TIMEOUT_MS },
+    {
+      backend: backend.name,
+      right: config.LED_RIGHT_PIN,
+      left: config.LED_LEFT_PIN,
+      failsafeMs: config.FAILSAFE_TIMEOUT_MS,
+      metricsPort: metricsServer?.port ?? 0,
+    },
     'led-driver ready',
   );
-  return { stop: () => driver.close() };
+  return {
+    async stop() {
+      stopping = true;
+      await driver.close();
+      await metricsServer?.close();
+    },
+  };
 });

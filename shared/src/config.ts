@@ -55,6 +55,17 @@ export const VARIABLES = {
   GATEWAY_HOST: text('address the gateway listens on', 'an IP address or host name', /^[\w.:-]+$/),
   TLS_CERT_FILE: text('PEM certificate for the HTTPS port and BROKER_TLS_PORT', 'a file path', /^.+$/),
   TLS_KEY_FILE: text('PEM private key for TLS_CERT_FILE', 'a file path', /^.+$/),
+  PUBLIC_HOSTS: variable<readonly string[]>(
+    'host names or addresses, comma-separated, by which phones reach this machine when it cannot see them itself (a container): added to the generated certificate and to the printed links',
+    'host names or IP addresses separated by commas',
+    [],
+    (raw) => {
+      const hosts = raw.split(',').map((h) => h.trim());
+      return hosts.every((h) => /^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*$|^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$/.test(h) && h.length <= 253)
+        ? hosts
+        : undefined;
+    },
+  ),
   GATEWAY_TOKEN: text('secret the phone client must present', '16..256 characters from A-Z a-z 0-9 . _ ~ + / = -', /^[\w.~+/=-]{16,256}$/),
   GATEWAY_AUTH: oneOf('`none` turns authentication off (trusted LAN, legacy client)', 'token', ['token', 'none']),
   GATEWAY_MAX_CLIENTS: whole('simultaneous controllers; changeable at run time over MQTT', 1, 0, 1000),
@@ -92,6 +103,11 @@ export const VARIABLES = {
   LED_RIGHT_PIN: bcmPin('BCM number of the green LED (tilt right, y > 0)', 18),
   LED_LEFT_PIN: bcmPin('BCM number of the red LED (tilt left, y < 0)', 5),
   FAILSAFE_TIMEOUT_MS: whole('no fresh gravity value for this long: both LEDs off', 1000, 50, 600000),
+  HA_DISCOVERY: oneOf('`true`: the led-driver announces the two LEDs to Home Assistant (MQTT discovery)', 'false', ['false', 'true']),
+  HA_DISCOVERY_PREFIX: variable("Home Assistant's discovery prefix", 'letters, digits, - and _ (1..64)', 'homeassistant', (raw) =>
+    /^[\w-]{1,64}$/.test(raw) ? raw : undefined,
+  ),
+  METRICS_PORT: port('Prometheus /metrics, /healthz and /readyz of the led-driver', 9464, true),
   DATA_DIR: variable('folder for generated secrets and the certificate', 'a folder path', DEFAULT_DATA_DIR, (raw) => raw),
   LOG_LEVEL: oneOf('log level', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   LOG_FORMAT: oneOf('`pretty` for people, `json` for machines, `auto` = pretty on a terminal', 'auto', ['auto', 'pretty', 'json']),

@@ -9,6 +9,9 @@ export interface Topics {
   readonly ledsState: string;
   /** Manual LED control for MQTT tools and Home Assistant: JSON `{"left","right"}`. */
   readonly ledsSet: string;
+  /** Manual control of one LED (Home Assistant's command topics): `ON`, `OFF` or a duty 0..100. */
+  readonly ledsLeftSet: string;
+  readonly ledsRightSet: string;
   /** Retained `online` / `offline` of the gateway, with a last will. */
   readonly gatewayStatus: string;
   /** Retained `online` / `offline` of the led-driver, with a last will. */
@@ -26,6 +29,8 @@ export function topicsFor(prefix: string = DEFAULT_TOPIC_PREFIX): Topics {
     gravity: `${prefix}/gravity`,
     ledsState: `${prefix}/leds/state`,
     ledsSet: `${prefix}/leds/set`,
+    ledsLeftSet: `${prefix}/leds/left/set`,
+    ledsRightSet: `${prefix}/leds/right/set`,
     gatewayStatus: `${prefix}/gateway/status`,
     driverStatus: `${prefix}/led-driver/status`,
     maxClientsSet: `${prefix}/gateway/max-clients/set`,

@@ -125,12 +125,18 @@ export class TestSystem {
   private constructor(
     readonly dataDir: string,
     readonly env: NodeJS.ProcessEnv,
-    readonly ports: { gateway: number; gatewayHttps: number; broker: number; brokerWs: number },
+    readonly ports: { gateway: number; gatewayHttps: number; broker: number; brokerWs: number; driverMetrics: number },
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
     const dataDir = mkdtempSync(join(tmpdir(), 'gravity-led-test-'));
-    const ports = { gateway: await freePort(), gatewayHttps: 0, broker: await freePort(), brokerWs: await freePort() };
+    const ports = {
+      gateway: await freePort(),
+      gatewayHttps: 0,
+      broker: await freePort(),
+      brokerWs: await freePort(),
+      driverMetrics: await freePort(),
+    };
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -142,6 +148,7 @@ export class TestSystem {
       BROKER_PORT: String(ports.broker),
       BROKER_WS_PORT: String(ports.brokerWs),
       MQTT_URL: `mqtt://127.0.0.1:${ports.broker}`,
+      METRICS_PORT: String(ports.driverMetrics),
       LED_BACKEND: 'sim',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'debug',

@@ -1,0 +1,67 @@
+/**
+ * What the gateway tells Prometheus on `/metrics`: frames by outcome, connected clients, how long a frame waits in
+ * the gateway before its MQTT publish is handed to the socket, and the LED state as the led-driver reports it.
+ */
+import { LATENCY_BUCKETS, type LedState, Registry } from '@gravity-led/shared';
+
+export interface ClientCounts {
+  readonly controllerCount: number;
+  readonly viewerCount: number;
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly accepted = this.registry.counter('gateway_frames_accepted_total', 'Valid gravity frames received from controllers');
+  private readonly rejected = this.registry.counter(
+    'gateway_frames_rejected_total',
+    'Frames refused with an error frame, by reason (wrong-count, not-a-number, bad-json, ..., refused for viewers)',
+  );
+  private readonly latency = this.registry.histogram(
+    'gateway_publish_latency_seconds',
+    'From a frame arriving on the WebSocket to its MQTT publish handed to the socket, rate-cap wait included',
+    LATENCY_BUCKETS,
+  );
+  private readonly duty = this.registry.gauge('led_duty_percent', 'Duty cycle the led-driver last reported, 0..100, by LED');
+  private readonly states = this.registry.counter(
+    'led_states_total',
+    'LED state changes reported on leds/state, by reason: gravity, manual, or a fail-safe (stale, controller-left, ...)',
+  );
+
+  constructor(clients: () => ClientCounts | undefined, mqttConnected: () => boolean) {
+    this.accepted.touch();
+    this.registry.gauge('gateway_clients', 'Connected WebSocket clients, by role', () => {
+      const counts = clients();
+      return [
+        [{ role: 'controller' }, counts?.controllerCount ?? 0],
+        [{ role: 'viewer' }, counts?.viewerCount ?? 0],
+      ];
+    });
+    this.registry.gauge('gateway_mqtt_connected', '1 while the gateway is connected to the MQTT broker', () => [
+      [{}, mqttConnected() ? 1 : 0],
+    ]);
+  }
+
+  frameAccepted(): void {
+    this.accepted.inc();
+  }
+
+  frameRejected(reason: string): void {
+    this.rejected.inc({ reason });
+  }
+
+  /** `receivedAt` is the frame's arrival in performance.now() milliseconds. */
+  published(receivedAt: number): void {
+    this.latency.observe((performance.now() - receivedAt) / 1000);
+  }
+
+  /** A state from leds/state; a retained one replayed on (re)subscribing is not a new change and is not counted. */
+  state(state: LedState, retained: boolean): void {
+    this.duty.set({ led: 'left' }, state.left);
+    this.duty.set({ led: 'right' }, state.right);
+    if (!retained) this.states.inc({ reason: state.reason });
+  }
+
+  render(): string {
+    return this.registry.render();
+  }
+}

@@ -1,0 +1,136 @@
+/** Prometheus endpoints of the gateway and the led-driver, scraped over HTTP after real traffic and parsed. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { mosquittoPub, operatorClient, WsClient } from '../helpers/clients.js';
+import { StateWatcher } from '../helpers/leds.js';
+import { checkHistogram, type Scrape, scrape } from '../helpers/metrics.js';
+import { TestSystem } from '../helpers/system.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+describe('metrics', () => {
+  let system: TestSystem;
+  let mqtt: MqttClient;
+  let leds: StateWatcher;
+  let gatewayUrl: string;
+  let driverUrl: string;
+
+  before(async () => {
+    system = await TestSystem.start({ env: { FAILSAFE_TIMEOUT_MS: '500' } });
+    mqtt = await operatorClient(system);
+    leds = new StateWatcher(mqtt);
+    gatewayUrl = `http://127.0.0.1:${system.ports.gateway}`;
+    driverUrl = `http://127.0.0.1:${system.ports.driverMetrics}`;
+  });
+
+  after(async () => {
+    mqtt?.end(true);
+    await system?.stop();
+  });
+
+  it('both endpoints speak the text exposition format 0.0.4, and health says ok', async () => {
+    for (const base of [gatewayUrl, driverUrl]) {
+      const s = await scrape(`${base}/metrics`);
+      assert.match(s.contentType, /^text\/plain; version=0\.0\.4/);
+      for (const [name] of s.types) assert.match(name, /^gravity_led_/);
+      for (const path of ['/healthz', '/readyz']) {
+        const response = await fetch(`${base}${path}`);
+        assert.equal(response.status, 200, `${base}${path}`);
+        assert.deepEqual(await response.json(), { status: 'ok' });
+      }
+    }
+    const driver = await scrape(`${driverUrl}/metrics`);
+    assert.equal(driver.value('gravity_led_driver_mqtt_connected'), 1);
+    assert.equal((await fetch(`${driverUrl}/nothing`)).status, 404);
+  });
+
+  it('frames, latency, clients, duty and state reasons add up after a controller drives the LEDs', async () => {
+    const g0 = await scrape(`${gatewayUrl}/metrics`);
+    const d0 = await scrape(`${driverUrl}/metrics`);
+    const controller = await WsClient.controller(system);
+    const viewer = await WsClient.controller(system, '&role=viewer');
+
+    const g1 = await scrape(`${gatewayUrl}/metrics`);
+    assert.equal(g1.value('gravity_led_gateway_clients', { role: 'controller' }), 1);
+    assert.equal(g1.value('gravity_led_gateway_clients', { role: 'viewer' }), 1);
+
+    // Each value waits for its state, so none is replaced by the rate cap: every one is published.
+    for (const y of [11, 22, 33]) {
+      controller.send(`0 ${y} 90`);
+      await leds.until(`right = ${y}`, (s) => s.right === y);
+    }
+    controller.send('1 2');
+    controller.send('{"x":');
+    controller.send('1 2');
+    viewer.send('0 50 80');
+    await waitFor(
+      'four error frames',
+      () => controller.frames.filter((f) => f.type === 'error').length === 3 && viewer.frames.some((f) => f.type === 'error'),
+    );
+
+    const g2 = await scrape(`${gatewayUrl}/metrics`);
+    const d2 = await scrape(`${driverUrl}/metrics`);
+    const delta = (a: Scrape, b: Scrape, name: string, labels?: Record<string, string>) => b.count(name, labels) - a.count(name, labels);
+    assert.equal(delta(g0, g2, 'gravity_led_gateway_frames_accepted_total'), 3);
+    assert.equal(delta(g0, g2, 'gravity_led_gateway_frames_rejected_total', { reason: 'wrong-count' }), 2);
+    assert.equal(delta(g0, g2, 'gravity_led_gateway_frames_rejected_total', { reason: 'bad-json' }), 1);
+    assert.equal(delta(g0, g2, 'gravity_led_gateway_frames_rejected_total', { reason: 'refused' }), 1, 'the viewer frame');
+
+    const h0 = g0.types.has('gravity_led_gateway_publish_latency_seconds')
+      ? g0.count('gravity_led_gateway_publish_latency_seconds_count')
+      : 0;
+    const h2 = checkHistogram(g2, 'gravity_led_gateway_publish_latency_seconds');
+    assert.equal(h2.count - h0, 3, 'one latency observation per published frame');
+    assert.ok(h2.sum > 0);
+
+    for (const s of [g2, d2]) {
+      assert.equal(s.value('gravity_led_led_duty_percent', { led: 'right' }), 33);
+      assert.equal(s.value('gravity_led_led_duty_percent', { led: 'left' }), 0);
+    }
+    assert.equal(delta(g0, g2, 'gravity_led_led_states_total', { reason: 'gravity' }), 3);
+    assert.equal(delta(d0, d2, 'gravity_led_led_states_total', { reason: 'gravity' }), 3);
+
+    // The last controller leaving is a fail-safe event, counted by reason on both sides.
+    controller.close();
+    await controller.closed();
+    await leds.until('controller-left', (s) => s.reason === 'controller-left');
+    const g3 = await scrape(`${gatewayUrl}/metrics`);
+    const d3 = await scrape(`${driverUrl}/metrics`);
+    assert.equal(delta(g2, g3, 'gravity_led_led_states_total', { reason: 'controller-left' }), 1);
+    assert.equal(delta(d2, d3, 'gravity_led_led_states_total', { reason: 'controller-left' }), 1);
+    assert.equal(g3.value('gravity_led_led_duty_percent', { led: 'right' }), 0);
+    assert.equal(g3.value('gravity_led_gateway_clients', { role: 'controller' }), 0);
+    viewer.close();
+    await viewer.closed();
+  });
+
+  it("the gateway's log lines of one connection carry its connection id", async () => {
+    const gateway = system.service('gateway');
+    const from = gateway.lines.length;
+    const controller = await WsClient.controller(system);
+    controller.close();
+    await controller.closed();
+    const gone = await gateway.waitForLog('controller disconnected', 5000, from);
+    const connected = await gateway.waitForLog('controller connected', 5000, from);
+    assert.equal(typeof connected.conn, 'number');
+    assert.equal(gone.conn, connected.conn);
+    const opened = gateway.lines.slice(from).find((l) => l.msg === 'connection opened');
+    assert.equal(opened?.conn, connected.conn);
+  });
+
+  it('the led-driver counts refused MQTT payloads by topic and kind, and applied manual commands', async () => {
+    // Manual commands wait until the phone's last gravity is older than FAILSAFE_TIMEOUT_MS.
+    await sleep(600);
+    const d0 = await scrape(`${driverUrl}/metrics`);
+    assert.equal((await mosquittoPub(system, 'gravity-led/gravity', '1 2')).code, 0);
+    assert.equal((await mosquittoPub(system, 'gravity-led/leds/set', '{"left":500}')).code, 0);
+    assert.equal((await mosquittoPub(system, 'gravity-led/leds/set', '{"left":5}')).code, 0);
+    await leds.until('manual left = 5', (s) => s.reason === 'manual' && s.left === 5);
+    const d1 = await scrape(`${driverUrl}/metrics`);
+    const rejected = (s: Scrape, topic: string, kind: string) => s.count('gravity_led_driver_rejected_total', { topic, kind });
+    assert.equal(rejected(d1, 'gravity-led/gravity', 'wrong-count') - rejected(d0, 'gravity-led/gravity', 'wrong-count'), 1);
+    assert.equal(rejected(d1, 'gravity-led/leds/set', 'out-of-range') - rejected(d0, 'gravity-led/leds/set', 'out-of-range'), 1);
+    assert.equal(d1.count('gravity_led_driver_manual_commands_total') - d0.count('gravity_led_driver_manual_commands_total'), 1);
+    assert.equal(d1.value('gravity_led_led_duty_percent', { led: 'left' }), 5);
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * The architecture rule, enforced: services never import each other; they meet only on MQTT topics and in
+ * `shared/`, which imports no service. A reader can trust the folder names to show the data path.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT } from '../helpers/system.js';
+
+const PACKAGES = ['shared', 'broker', 'gateway', 'led-driver'] as const;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+    (m) => m[1] ?? m[2] ?? '',
+  );
+}
+
+describe('package boundaries', () => {
+  for (const pkg of PACKAGES) {
+    it(`${pkg} imports no other service${pkg === 'shared' ? ' (and no service at all)' : ''}`, () => {
+      const files = sources(join(ROOT, pkg, 'src'));
+      assert.ok(files.length > 0);
+      const allowed = pkg === 'shared' ? [] : ['@gravity-led/shared'];
+      for (const file of files) {
+        for (const spec of imports(file)) {
+          if (spec.startsWith('@gravity-led/')) {
+            assert.ok(allowed.includes(spec), `${relative(ROOT, file)} imports ${spec}`);
+          }
+          if (spec.startsWith('.')) {
+            // A relative import must stay inside the package's own src folder.
+            const target = join(file, '..', spec);
+            assert.ok(target.startsWith(join(ROOT, pkg, 'src')), `${relative(ROOT, file)} reaches outside its package: ${spec}`);
+          }
+        }
+      }
+    });
+  }
+});

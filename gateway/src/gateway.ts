@@ -19,6 +19,7 @@ export interface GatewayOptions {
   readonly token: string;
   readonly maxClients: number;
   readonly maxRate: number;
+  readonly heartbeatMs?: number;
   readonly mqttUrl: string;
   readonly account: Account;
   readonly topics: Topics;
@@ -58,6 +59,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     token: options.token,
     maxClients: options.maxClients,
     maxRate: options.maxRate,
+    heartbeatMs: options.heartbeatMs,
     log,
     publish: (g, receivedAt) => bridge.publishGravity(g, receivedAt === undefined ? undefined : () => metrics.published(receivedAt)),
     frameAccepted: () => metrics.frameAccepted(),

@@ -45,6 +45,12 @@ function listen(server: Server, port: number, host: string | undefined): Promise
   });
 }
 
+/**
+ * A request (or WebSocket handshake) must arrive whole within 10 s, not Node's default minutes: a client dribbling
+ * its headers would otherwise hold a socket that long. The page and the handshake are a few hundred bytes.
+ */
+const REQUEST_LIMITS = { headersTimeout: 10_000, requestTimeout: 10_000 } as const;
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
   if (options.auth === 'none') log.warn('GATEWAY_AUTH=none: anyone who can reach the gateway can drive the LEDs');
@@ -82,14 +88,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics: () => metrics.render(),
   });
   const servers: Server[] = [];
-  const http = createHttpServer({ noDelay: true }, handler);
+  const http = createHttpServer({ noDelay: true, ...REQUEST_LIMITS }, handler);
   controllers.attach(http);
   servers.push(http);
   let httpsPort = 0;
   try {
     const port = await listen(http, options.port, options.host);
     if (options.httpsPort > 0 && options.tls) {
-      const https = createHttpsServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true }, handler);
+      const https = createHttpsServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, ...REQUEST_LIMITS }, handler);
       controllers.attach(https);
       servers.push(https);
       httpsPort = await listen(https, options.httpsPort, options.host);

@@ -3,6 +3,7 @@
  * of them could possibly be accepted. The tests throw only inputs the oracle calls invalid where they assert that
  * nothing changes, so a wrong oracle shows up as a failure (an accepted frame), never as a test that cannot fail.
  */
+import { MAX_COMPONENT } from '@gravity-led/shared';
 import type { Prng } from './prng.js';
 
 /** One input: text (a WebSocket text frame, an MQTT payload) or bytes (a binary frame, a binary payload). */
@@ -141,19 +142,28 @@ export function mutate(rng: Prng, source: string): string {
   return s;
 }
 
-/** Any input: random bytes, a mutated valid frame, or an invalid-by-construction frame. */
-export function anyInput(rng: Prng): FuzzInput {
+/** Any input: random bytes, a mutated valid input (of `seeds`), or an invalid-by-construction frame. */
+export function anyInput(rng: Prng, seeds: readonly string[] = VALID_SEEDS): FuzzInput {
   const kind = rng.int(0, 9);
   if (kind <= 1) {
     // Random bytes; 12 bytes (the binary frame's size) with some weight, since that is the interesting length.
     return { bytes: rng.bytes(rng.chance(0.3) ? 12 : rng.pick([0, 1, 4, 8, 11, 13, 16, 24, rng.int(0, 900)])) };
   }
-  if (kind <= 5) return { text: mutate(rng, rng.pick(VALID_SEEDS)) };
+  if (kind <= 5) return { text: mutate(rng, rng.pick(seeds)) };
   return { text: invalidText(rng) };
 }
 
 function looksNumeric(token: string): boolean {
   return Number.isFinite(Number(token)) || Number.isFinite(Number.parseFloat(token));
+}
+
+/** A number the parser might take as a component: finite and within ±MAX_COMPONENT, however it is read. */
+function possibleComponent(value: number): boolean {
+  return Number.isFinite(value) && Math.abs(value) <= MAX_COMPONENT;
+}
+
+function possibleComponentToken(token: string): boolean {
+  return possibleComponent(Number(token)) || possibleComponent(Number.parseFloat(token));
 }
 
 /**
@@ -167,18 +177,20 @@ export function possiblyAcceptedText(text: string): boolean {
       const data = JSON.parse(trimmed) as Record<string, unknown>;
       if (typeof data !== 'object' || data === null) return false;
       if (data.type === 'auth') return true;
-      return typeof data.x === 'number' && typeof data.y === 'number' && typeof data.z === 'number';
+      return [data.x, data.y, data.z].every((v) => typeof v === 'number' && possibleComponent(v));
     } catch {
       return false;
     }
   }
   const tokens = trimmed.split(/\s+/);
-  return tokens.length === 3 && tokens.every(looksNumeric);
+  return tokens.length === 3 && tokens.every(possibleComponentToken);
 }
 
-/** The same for a WebSocket frame: a 12-byte binary frame might hold three finite floats. */
+/** The same for a WebSocket frame: a 12-byte binary frame holding three floats in range. */
 export function possiblyAcceptedFrame(input: FuzzInput): boolean {
-  return 'bytes' in input ? input.bytes.length === 12 : possiblyAcceptedText(input.text);
+  if (!('bytes' in input)) return possiblyAcceptedText(input.text);
+  if (input.bytes.length !== 12) return false;
+  return [0, 4, 8].every((at) => possibleComponent(input.bytes.readFloatBE(at)));
 }
 
 /** The same for an MQTT payload, which the led-driver reads as UTF-8 text whatever its bytes. */
@@ -187,11 +199,51 @@ export function possiblyAcceptedPayload(input: FuzzInput): boolean {
 }
 
 /** `count` inputs the oracle rejects, and how many candidates were drawn to find them. */
-export function invalidInputs(rng: Prng, count: number, accepted: (input: FuzzInput) => boolean): FuzzInput[] {
+export function invalidInputs(
+  rng: Prng,
+  count: number,
+  accepted: (input: FuzzInput) => boolean,
+  seeds: readonly string[] = VALID_SEEDS,
+): FuzzInput[] {
   const out: FuzzInput[] = [];
   while (out.length < count) {
-    const input = anyInput(rng);
+    const input = anyInput(rng, seeds);
     if (!accepted(input)) out.push(input);
   }
   return out;
+}
+
+function asText(input: FuzzInput): string {
+  return 'bytes' in input ? input.bytes.toString('utf8') : input.text;
+}
+
+function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const data = JSON.parse(text) as unknown;
+    return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `leds/set`: any JSON object might be a command (even `{}`, which sets nothing). */
+export function possiblyAcceptedManualSet(input: FuzzInput): boolean {
+  return jsonObject(asText(input).trim()) !== undefined;
+}
+
+/** `leds/<led>/set`: ON, OFF, or anything number-like. */
+export function possiblyAcceptedLedCommand(input: FuzzInput): boolean {
+  const text = asText(input).trim();
+  return /^(on|off)$/i.test(text) || looksNumeric(text);
+}
+
+/** `gateway/status`: the two words. */
+export function possiblyAcceptedStatus(input: FuzzInput): boolean {
+  return /^\s*(online|offline)\s*$/i.test(asText(input));
+}
+
+/** `gateway/clients`: an object with a number of clients. */
+export function possiblyAcceptedClients(input: FuzzInput): boolean {
+  const data = jsonObject(asText(input));
+  return data !== undefined && typeof data.clients === 'number';
 }

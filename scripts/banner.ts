@@ -33,6 +33,7 @@ export async function bannerText(
     '',
     'Phone (open on a phone on the same network, or scan the QR code below):',
     ...links.map((l) => `  ${l}`),
+    ...(hosts.length === 0 ? ["  (no LAN address known: set PUBLIC_HOSTS to this machine's name or address on the network)"] : []),
     `  on this machine: http://localhost:${config.GATEWAY_PORT}/${tokenFragment}`,
     ...(tls
       ? [

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Gravity, LedState, Logger } from '@gravity-led/shared';
 import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
+import { LatestValueThrottle } from './latest-value-throttle.js';
 import { type Role, Session, type SessionHost } from './session.js';
 
 /** Frames over 1 KiB close the socket with 1009 (ws does this for us at maxPayload). */
@@ -18,6 +19,8 @@ export const MAX_FRAME_BYTES = 1024;
 export const MAX_PENDING_AUTH = 32;
 /** How often a ping checks that each client is still there; one missed pong and the connection is dropped. */
 export const HEARTBEAT_MS = 10_000;
+/** Viewers (the live view) get the controllers' gravity vectors at most this often: enough for a smooth picture. */
+export const VIEWER_GRAVITY_HZ = 30;
 
 export interface ControllerServerOptions {
   readonly auth: AuthMode;
@@ -42,6 +45,9 @@ export class ControllerServer implements SessionHost {
   private readonly sessions = new Set<Session>();
   /** Admitted controllers, oldest first, so that lowering the capacity closes the newest. */
   private readonly controllers: Session[] = [];
+  /** Admitted viewers, who are sent the gravity vectors; kept apart so that with no viewer the gravity path costs nothing extra. */
+  private readonly viewers = new Set<Session>();
+  private readonly viewerFeed = new LatestValueThrottle<Gravity>(1000 / VIEWER_GRAVITY_HZ, (g) => this.broadcastGravity(g));
   private maxClients: number;
   private readonly heartbeat: NodeJS.Timeout;
   /** Wrong tokens at the handshake: the first is a warning, later ones are counted, so guessing is not a log flood. */
@@ -132,7 +138,10 @@ export class ControllerServer implements SessionHost {
   }
 
   admit(session: Session): boolean {
-    if (session.role === 'viewer') return true;
+    if (session.role === 'viewer') {
+      this.viewers.add(session);
+      return true;
+    }
     if (this.controllers.length >= this.maxClients) {
       session.log.info({ maxClients: this.maxClients }, 'refused a controller: device in use');
       session.close(1013, 'device in use: the maximum number of controllers is connected');
@@ -146,6 +155,7 @@ export class ControllerServer implements SessionHost {
 
   release(session: Session): void {
     this.sessions.delete(session);
+    this.viewers.delete(session);
     const index = this.controllers.indexOf(session);
     if (index < 0) return;
     this.controllers.splice(index, 1);
@@ -154,7 +164,15 @@ export class ControllerServer implements SessionHost {
   }
 
   publish(gravity: Gravity, receivedAt?: number): boolean {
-    return this.options.publish(gravity, receivedAt);
+    const published = this.options.publish(gravity, receivedAt);
+    if (published && this.viewers.size > 0) this.viewerFeed.push(gravity);
+    return published;
+  }
+
+  /** The live view's tilt vector: only values that were published, so viewers see what the LEDs were given. */
+  private broadcastGravity(gravity: Gravity): void {
+    const frame = JSON.stringify({ type: 'gravity', x: gravity.x, y: gravity.y, z: gravity.z });
+    for (const viewer of this.viewers) viewer.sendDroppable(frame);
   }
 
   hello(session: Session): Record<string, unknown> {
@@ -200,6 +218,7 @@ export class ControllerServer implements SessionHost {
   /** Closes every connection with 1001 (going away) and stops accepting. */
   close(): void {
     clearInterval(this.heartbeat);
+    this.viewerFeed.cancel();
     for (const session of this.sessions) session.close(1001, 'gateway shutting down');
     this.wss.close();
   }

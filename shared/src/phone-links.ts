@@ -1,9 +1,18 @@
 /** Where a phone on the same network opens the controller page: printed by `npm start` and logged by the gateway. */
 import { networkInterfaces } from 'node:os';
+import { ownNamesCount, runningInContainer } from './certificate.js';
 import type { Config } from './config.js';
 
-/** PUBLIC_HOSTS first, then the machine's LAN addresses (IPv4 before IPv6; link-local IPv6 cannot go in a URL). */
-export function lanHosts(publicHosts: readonly string[] = [], interfaces = networkInterfaces()): string[] {
+/**
+ * Where phones reach this machine: PUBLIC_HOSTS when set, else the machine's LAN addresses (IPv4 before IPv6;
+ * link-local IPv6 cannot go in a URL). In a container without PUBLIC_HOSTS: none, the addresses are the container's.
+ */
+export function lanHosts(
+  publicHosts: readonly string[] = [],
+  interfaces = networkInterfaces(),
+  inContainer = runningInContainer(),
+): string[] {
+  if (!ownNamesCount(publicHosts, inContainer)) return [...publicHosts];
   const v4: string[] = [];
   const v6: string[] = [];
   for (const list of Object.values(interfaces)) {
@@ -13,7 +22,7 @@ export function lanHosts(publicHosts: readonly string[] = [], interfaces = netwo
       else if (!/^fe[89ab]/i.test(address.address)) v6.push(address.address);
     }
   }
-  return [...new Set([...publicHosts, ...v4, ...v6])];
+  return [...new Set([...v4, ...v6])];
 }
 
 /** A host as it goes into a URL: IPv6 addresses in brackets. */

@@ -166,8 +166,9 @@ export class TestSystem {
         (['gateway', 'led-driver'] as const).filter((s) => wanted.includes(s)).map((s) => system.startService(s, `${s} ready`)),
       );
       if (wanted.includes('broker') && wanted.includes('led-driver'))
-        await system.service('led-driver').waitForLog('connected to MQTT broker');
-      if (wanted.includes('broker') && wanted.includes('gateway')) await system.service('gateway').waitForLog('connected to MQTT broker');
+        await system.service('led-driver').waitForLog('connected to MQTT broker', 30_000);
+      if (wanted.includes('broker') && wanted.includes('gateway'))
+        await system.service('gateway').waitForLog('connected to MQTT broker', 30_000);
     } catch (error) {
       await system.stop();
       throw error;
@@ -178,7 +179,8 @@ export class TestSystem {
   async startService(name: ServiceName, readyText: string): Promise<ServiceProcess> {
     const service = new ServiceProcess(name, this.env);
     this.services.set(name, service);
-    await service.waitForLog(readyText);
+    // Generous: on a loaded machine, loading modules and generating the certificate take seconds.
+    await service.waitForLog(readyText, 30_000);
     return service;
   }
 

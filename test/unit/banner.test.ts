@@ -81,16 +81,43 @@ describe('the npm start banner', () => {
     assert.equal(decodeTerminalQr(text), link);
   });
 
-  it('lists PUBLIC_HOSTS first and leaves out loopback and IPv6 link-local addresses', () => {
-    const hosts = lanHosts(['pi.example.net'], {
-      lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: null }],
+  it('links to the LAN addresses without loopback and IPv6 link-local, or to PUBLIC_HOSTS alone when set', () => {
+    const interfaces = {
+      lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal: true, cidr: null }],
       eth0: [
-        { address: 'fe80::1', netmask: 'ffff::', family: 'IPv6', mac: 'aa:aa:aa:aa:aa:aa', internal: false, cidr: null, scopeid: 2 },
-        { address: 'fd00::20', netmask: 'ffff::', family: 'IPv6', mac: 'aa:aa:aa:aa:aa:aa', internal: false, cidr: null, scopeid: 0 },
-        { address: '192.168.1.20', netmask: '255.255.255.0', family: 'IPv4', mac: 'aa:aa:aa:aa:aa:aa', internal: false, cidr: null },
+        {
+          address: 'fe80::1',
+          netmask: 'ffff::',
+          family: 'IPv6' as const,
+          mac: 'aa:aa:aa:aa:aa:aa',
+          internal: false,
+          cidr: null,
+          scopeid: 2,
+        },
+        {
+          address: 'fd00::20',
+          netmask: 'ffff::',
+          family: 'IPv6' as const,
+          mac: 'aa:aa:aa:aa:aa:aa',
+          internal: false,
+          cidr: null,
+          scopeid: 0,
+        },
+        {
+          address: '192.168.1.20',
+          netmask: '255.255.255.0',
+          family: 'IPv4' as const,
+          mac: 'aa:aa:aa:aa:aa:aa',
+          internal: false,
+          cidr: null,
+        },
       ],
-    });
-    assert.deepEqual(hosts, ['pi.example.net', '192.168.1.20', 'fd00::20']);
+    };
+    assert.deepEqual(lanHosts([], interfaces, false), ['192.168.1.20', 'fd00::20']);
+    assert.deepEqual(lanHosts(['pi.example.net', '192.168.1.20'], interfaces, false), ['pi.example.net', '192.168.1.20']);
+    // A container's own addresses are not where phones reach it.
+    assert.deepEqual(lanHosts([], interfaces, true), []);
+    assert.deepEqual(lanHosts(['raspberrypi.local'], interfaces, true), ['raspberrypi.local']);
     const link = phoneLink({ GATEWAY_AUTH: 'none', GATEWAY_PORT: 5678, GATEWAY_HTTPS_PORT: 5679 }, 'x', 'fd00::20');
     assert.equal(link, 'https://[fd00::20]:5679/');
   });

@@ -16,6 +16,7 @@ import {
   loadConfig,
   loadTlsCredentials,
   machineHostNames,
+  ownNamesCount,
 } from '@gravity-led/shared';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -69,6 +70,19 @@ describe('machine names for the certificate', () => {
     });
     assert.deepEqual(names.dns.toSorted(), ['gravity.example.net', 'localhost', 'raspberrypi.example.org', 'raspberrypi.local']);
     assert.deepEqual(names.ips.toSorted(), ['127.0.0.1', '192.168.1.20', '203.0.113.7', '::1', 'fd00::20']);
+  });
+
+  it("leaves out the machine's own names and addresses when PUBLIC_HOSTS names them or in a container", () => {
+    const interfaces = {
+      eth0: [
+        { address: '172.18.0.3', netmask: '255.255.0.0', family: 'IPv4' as const, mac: 'aa:aa:aa:aa:aa:aa', internal: false, cidr: null },
+      ],
+    };
+    const names = machineHostNames({ hostname: '3f2a9c1d7e4b', interfaces, extra: ['raspberrypi.local', '192.168.1.20'], own: false });
+    assert.deepEqual(names, { dns: ['localhost', 'raspberrypi.local'], ips: ['127.0.0.1', '::1', '192.168.1.20'] });
+    assert.equal(ownNamesCount([], false), true);
+    assert.equal(ownNamesCount(['raspberrypi.local'], false), false);
+    assert.equal(ownNamesCount([], true), false);
   });
 
   it("uses this machine's host name by default", () => {
@@ -211,12 +225,14 @@ describe('TLS credentials in force', () => {
     assert.deepEqual(loadConfig({ PUBLIC_HOSTS: 'pi.local, 192.168.1.2,fd00::1' }).PUBLIC_HOSTS, ['pi.local', '192.168.1.2', 'fd00::1']);
   });
 
-  it('adds PUBLIC_HOSTS to the generated certificate', async () => {
+  it('names PUBLIC_HOSTS in the generated certificate instead of the machine, so a re-created container keeps it', async () => {
     const config = loadConfig({ DATA_DIR: tempDir(), PUBLIC_HOSTS: 'gravity.example.net, 203.0.113.7' });
-    await loadTlsCredentials(config, { now: NOW });
+    const first = await loadTlsCredentials(config, { now: NOW });
     const x509 = certOf(config.DATA_DIR);
     assert.equal(x509.checkHost('gravity.example.net'), 'gravity.example.net');
     assert.equal(x509.checkIP('203.0.113.7'), '203.0.113.7');
     assert.equal(x509.checkHost('localhost'), 'localhost');
+    assert.equal(x509.checkHost(hostname().toLowerCase(), { subject: 'never' }), undefined);
+    assert.equal((await loadTlsCredentials(config, { now: NOW })).fingerprint, first.fingerprint);
   });
 });

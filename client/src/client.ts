@@ -1,0 +1,193 @@
+/**
+ * One run of the command-line client: connect, wait for `hello`, send frames from stdin or the sweep, print every
+ * frame the gateway sends, and end with an exit code and, on failure, one line that says what went wrong.
+ */
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import WebSocket from 'ws';
+import type { ClientOptions } from './args.js';
+import { type Frame, FrameEncoder } from './frames.js';
+import { sweepAt } from './sweep.js';
+import { TrustError, tlsOptions } from './trust.js';
+
+export interface ClientIo {
+  readonly stdin: Readable & { isTTY?: boolean };
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** Aborted on Ctrl+C: the client closes the connection and ends with 0. */
+  readonly stop: AbortSignal;
+}
+
+/** After the last frame, how long to wait for the state it produced before closing (none comes if nothing changed). */
+const LINGER_MS = 1000;
+/** A sweep skips frames while this much is still unsent: the newest value matters, not a backlog. */
+const MAX_BUFFERED = 64 * 1024;
+
+const TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** One line for a connection that failed before or during the handshake. */
+export function describeConnectError(error: NodeJS.ErrnoException, url: URL): string {
+  const where = `${url.hostname}:${url.port || (url.protocol === 'wss:' ? 443 : 80)}`;
+  if (error.code === 'ECONNREFUSED') return `cannot connect to ${where}: connection refused (is the gateway running, on this port?)`;
+  if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return `cannot find the host ${url.hostname}`;
+  if (error.code === 'ETIMEDOUT' || error.code === 'EHOSTUNREACH') return `cannot reach ${where}: ${error.message}`;
+  if (error.code !== undefined && TRUST_CODES.has(error.code)) {
+    return (
+      `the gateway's certificate is not trusted (${error.code}: ${error.message}). For the self-signed certificate that ` +
+      'the gateway generates, pass --fingerprint with the SHA-256 fingerprint it printed at start, or --ca with its ' +
+      'certificate file; --insecure skips the check'
+    );
+  }
+  if (error.message.includes('wrong version number') || error.code === 'EPROTO') {
+    return `no TLS at ${where} (${error.message}): is this the HTTPS port? Plain ws:// goes to GATEWAY_PORT`;
+  }
+  return `connection to ${where} failed: ${error.message}`;
+}
+
+/** One line for a connection the gateway closed. */
+export function describeClose(code: number, reason: string): string {
+  const why = reason ? `: ${reason}` : '';
+  switch (code) {
+    case 1013:
+      return `the device is in use (close code 1013${why})`;
+    case 1008:
+      return `the gateway refused the client (close code 1008${why})`;
+    case 1009:
+      return `a frame was too large (close code 1009${why})`;
+    case 1001:
+      return `the gateway went away (close code 1001${why})`;
+    case 1006:
+      return 'the connection was lost (close code 1006, no close frame)';
+    default:
+      return `the gateway closed the connection (close code ${code}${why})`;
+  }
+}
+
+export async function runClient(options: ClientOptions, io: ClientIo): Promise<number> {
+  const say = (line: string) => io.stderr.write(`${line}\n`);
+  let tls: Awaited<ReturnType<typeof tlsOptions>>;
+  try {
+    tls = await tlsOptions(options.url, options.trust);
+  } catch (error) {
+    say(`client: ${error instanceof TrustError ? error.message : describeConnectError(error as NodeJS.ErrnoException, options.url)}`);
+    return 1;
+  }
+  if (options.trust.kind === 'insecure')
+    say('client: --insecure: the certificate is not checked; whoever answers at this address gets the token');
+
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  const socket = new WebSocket(options.url, { headers, handshakeTimeout: 10_000, ...tls });
+  const encoder = new FrameEncoder(options.format);
+
+  return new Promise<number>((resolve) => {
+    let result: { code: number; message?: string } | undefined;
+    let lastSentAt = 0;
+    let stopInput = () => {};
+
+    const finish = (code: number, message?: string) => {
+      if (result) return;
+      result = { code, ...(message === undefined ? {} : { message }) };
+      stopInput();
+      if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'client done');
+      else if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+      // The close handshake normally ends us; a gateway that never answers it does not hold the client.
+      setTimeout(() => socket.terminate(), 2000).unref();
+    };
+    const send = (frame: Frame) => {
+      socket.send(frame);
+      lastSentAt = Date.now();
+    };
+    /** Ends once the gateway has answered the last frame (a state or an error), or after LINGER_MS if nothing changed. */
+    const finishSoon = () => {
+      if (lastSentAt === 0) {
+        finish(0);
+        return;
+      }
+      const timer = setTimeout(() => finish(0), LINGER_MS);
+      socket.on('message', (data, isBinary) => {
+        if (isBinary || !/"type":"(state|error)"/.test(data.toString())) return;
+        clearTimeout(timer);
+        finish(0);
+      });
+    };
+
+    const onStop = () => finish(0);
+    io.stop.addEventListener('abort', onStop, { once: true });
+
+    socket.on('unexpected-response', (_request, response) => {
+      const status = response.statusCode ?? 0;
+      finish(
+        1,
+        status === 401
+          ? 'the gateway refused the token (HTTP 401 Unauthorized): check --token (npm start prints it; GATEWAY_TOKEN sets it)'
+          : `the gateway answered HTTP ${status} ${response.statusMessage ?? ''} instead of a WebSocket: is ${options.url.href} the gateway?`,
+      );
+      socket.terminate();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(1, describeConnectError(error, options.url)));
+    socket.on('close', (code, reason) => {
+      io.stop.removeEventListener('abort', onStop);
+      if (!result) result = { code: 1, message: describeClose(code, reason.toString()) };
+      if (result.message) say(`client: ${result.message}`);
+      resolve(result.code);
+    });
+
+    let started = false;
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const text = data.toString();
+      io.stdout.write(`${text}\n`);
+      if (started || result) return;
+      let type: unknown;
+      try {
+        type = (JSON.parse(text) as { type?: unknown }).type;
+      } catch {
+        return;
+      }
+      if (type !== 'hello') return;
+      started = true;
+      stopInput = options.sweep ? startSweep() : startStdin();
+    });
+
+    const startSweep = () => {
+      const sweep = options.sweep;
+      if (!sweep) return () => {};
+      const begin = Date.now();
+      const timer = setInterval(() => {
+        const seconds = (Date.now() - begin) / 1000;
+        if (sweep.duration !== undefined && seconds >= sweep.duration) {
+          clearInterval(timer);
+          finishSoon();
+          return;
+        }
+        if (socket.bufferedAmount < MAX_BUFFERED) send(encoder.encode(sweepAt(sweep, seconds)));
+      }, 1000 / sweep.rate);
+      return () => clearInterval(timer);
+    };
+
+    const startStdin = () => {
+      if (io.stdin.isTTY) say('client: connected. Type x y z and Enter (e.g. 0 40 91.6); Ctrl+D or Ctrl+C to end.');
+      const lines = createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY, terminal: false });
+      let number = 0;
+      lines.on('line', (line) => {
+        number++;
+        if (line.trim() === '' || result) return;
+        const encoded = encoder.line(line);
+        if ('error' in encoded) say(`client: line ${number} not sent: ${encoded.error}`);
+        else send(encoded.frame);
+      });
+      lines.on('close', () => {
+        if (!result) finishSoon();
+      });
+      return () => lines.close();
+    };
+  });
+}

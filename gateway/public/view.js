@@ -1,0 +1,74 @@
+/**
+ * The live view: a viewer connection (takes no controller's place, cannot drive) that draws the controller's tilt
+ * from the gateway's `gravity` frames and the LEDs from `state` frames.
+ */
+import { showState } from './leds.js';
+import { GatewayLink } from './link.js';
+import { bindTokenForm, takeTokenFromUrl } from './token.js';
+
+/** The gateway sends gravity at up to 30 Hz while a controller moves; this long without one means nobody does. */
+const IDLE_MS = 1500;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  status: $('status'),
+  notice: $('notice'),
+  svg: $('tilt-view'),
+  phone: $('phone-shape'),
+  mark: $('ybar-mark'),
+  note: $('tilt-note'),
+  readout: { x: $('gx'), y: $('gy'), z: $('gz') },
+  leds: { left: $('led-left'), right: $('led-right'), reason: $('reason') },
+};
+
+let idleTimer = 0;
+const token = takeTokenFromUrl();
+const tokenForm = bindTokenForm($('token-form'), (t) => link.setToken(t));
+const link = new GatewayLink({ role: 'viewer', token, onFrame, onStatus });
+link.start();
+if (!token) tokenForm.show('Open the link with the token, or type the access token here.');
+
+function onFrame(frame) {
+  if (frame.type === 'hello') tokenForm.hide();
+  else if (frame.type === 'state') showState(frame, ui.leds);
+  else if (frame.type === 'gravity') showTilt(frame);
+  else if (frame.type === 'unavailable') setNotice(`The LEDs cannot be driven right now: ${frame.reason}.`, 'unavailable');
+  else if (frame.type === 'available') setNotice('', 'available');
+  if (frame.type === 'hello' && !frame.available)
+    setNotice('The LEDs cannot be driven right now: the LED driver or the MQTT broker is not reachable.', 'unavailable');
+}
+
+/**
+ * The phone drawn turned by the angle whose sine is y/100: exactly what sets the LEDs (duty = |y| %), and steady
+ * even when the phone lies flat, where the direction of a tiny x-y vector would spin at random.
+ */
+function showTilt({ x, y, z }) {
+  const angle = (Math.asin(Math.max(-1, Math.min(1, y / 100))) * 180) / Math.PI;
+  ui.phone.setAttribute('transform', `rotate(${angle.toFixed(1)})`);
+  ui.mark.style.left = `${(50 + Math.max(-100, Math.min(100, y)) / 2).toFixed(1)}%`;
+  ui.mark.dataset.side = y > 0 ? 'right' : y < 0 ? 'left' : 'none';
+  ui.readout.x.textContent = x.toFixed(1);
+  ui.readout.y.textContent = y.toFixed(1);
+  ui.readout.z.textContent = z.toFixed(1);
+  ui.svg.classList.remove('idle');
+  ui.note.textContent = '';
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    ui.svg.classList.add('idle');
+    ui.note.textContent = 'No controller is moving right now.';
+  }, IDLE_MS);
+}
+
+function onStatus({ state, label, message }) {
+  ui.status.textContent = state === 'ready' ? 'Watching' : label;
+  ui.status.dataset.state = state;
+  if (state === 'refused') tokenForm.show(`${message}: open the link with the token again, or type it here.`);
+  if (message) setNotice(message, state);
+  else if (state === 'ready') setNotice('', state);
+}
+
+function setNotice(text, kind) {
+  ui.notice.textContent = text;
+  ui.notice.hidden = !text;
+  ui.notice.dataset.kind = kind;
+}

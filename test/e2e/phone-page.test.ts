@@ -1,0 +1,385 @@
+/**
+ * The phone page and the live view in real headless Chromium against the real system: synthetic `devicemotion`
+ * events drive the LEDs (checked on MQTT and on the page), the token flow, the in-use message, reconnection, and
+ * the page served under a LAN host name over https (a secure context) and over plain http (the https guidance).
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { launchChromium, selfSignedCertificate, setMotion } from '../helpers/browser.js';
+import { operatorClient, WsClient } from '../helpers/clients.js';
+import { StateWatcher } from '../helpers/leds.js';
+import { ROOT, TestSystem } from '../helpers/system.js';
+import { waitFor } from '../helpers/wait.js';
+
+const G = 9.80665;
+/** Turned clockwise by asin(0.8) = 53.1°: right edge down, so the seed's y is +80 (green 80 %). */
+const TILT_RIGHT_80 = { x: -0.8 * G, y: 0.6 * G, z: 0 };
+/** Turned anticlockwise: y = -60 (red 60 %). */
+const TILT_LEFT_60 = { x: 3, y: 4, z: 0 };
+const SCREENSHOT = join(ROOT, 'docs/phone.png');
+
+/** What the element shows (textContent: the page puts no hidden text in these). */
+async function text(locator: Locator): Promise<string> {
+  return ((await locator.textContent()) ?? '').trim();
+}
+
+describe('phone page and live view in Chromium', () => {
+  let system: TestSystem;
+  let browser: Browser;
+  let mqtt: MqttClient;
+  let leds: StateWatcher;
+  let certDir: string;
+  const contexts: BrowserContext[] = [];
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    const cert = selfSignedCertificate('pi.test');
+    certDir = dirname(cert.certFile);
+    system = await TestSystem.start({
+      env: { GATEWAY_HTTPS_PORT: 'auto', TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile },
+    });
+    mqtt = await operatorClient(system);
+    leds = new StateWatcher(mqtt);
+    browser = await launchChromium(['--host-resolver-rules=MAP pi.test 127.0.0.1']);
+  });
+
+  // Every test leaves no page behind, failed or not: a page still controlling would hold the only place.
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close().catch(() => {});
+    assert.deepEqual(pageErrors.splice(0), [], 'no script error in any page');
+  });
+
+  after(async () => {
+    await browser?.close();
+    mqtt?.end(true);
+    await system?.stop();
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
+  });
+
+  /** A fresh browser profile (own storage), sized like a phone. */
+  async function openPage(url: string): Promise<Page> {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 780 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      ignoreHTTPSErrors: true,
+    });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+    await page.goto(url);
+    return page;
+  }
+
+  const httpBase = () => `http://127.0.0.1:${system.ports.gateway}`;
+  const token = () => system.secrets.gatewayToken;
+
+  async function statusIs(page: Page, state: string, shows?: RegExp): Promise<void> {
+    const status = page.locator('#status');
+    await waitFor(
+      `status ${state}${shows ? ` showing ${shows}` : ''}`,
+      async () => (await status.getAttribute('data-state')) === state && (!shows || shows.test(await text(status))),
+      10_000,
+    );
+  }
+
+  async function ledDuty(page: Page, side: 'left' | 'right'): Promise<{ duty: number; opacity: number; text: string }> {
+    return page.evaluate((s) => {
+      const led = document.getElementById(`led-${s}`) as HTMLElement;
+      const glow = led.querySelector('.glow') as HTMLElement;
+      return {
+        duty: Number(led.dataset.duty),
+        opacity: Number(getComputedStyle(glow).opacity),
+        text: (led.querySelector('output') as HTMLElement).textContent ?? '',
+      };
+    }, side);
+  }
+
+  async function waitLed(page: Page, side: 'left' | 'right', duty: number): Promise<void> {
+    await waitFor(`the page to show ${side} = ${duty}`, async () => (await ledDuty(page, side)).duty === duty, 10_000);
+  }
+
+  it('takes the token from the fragment, hides it from the address, keeps it for a reload, and connects', async () => {
+    const page = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready', /Connected/);
+    assert.equal(await page.evaluate(() => location.hash), '', 'the token left the visible address');
+    assert.equal(await page.evaluate(() => localStorage.getItem('gravity-led.token')), token());
+    assert.equal(await page.locator('#token-form').isHidden(), true);
+    await page.reload();
+    await statusIs(page, 'ready', /Connected/);
+    await page.context().close();
+  });
+
+  it('a wrong token says so and asks for the token; typing the right one connects', async () => {
+    const page = await openPage(`${httpBase()}/#token=not-the-right-token-at-all`);
+    await statusIs(page, 'refused', /Wrong token/);
+    assert.equal(await page.locator('#token-form').isVisible(), true);
+    await page.locator('#token-form input').fill(token());
+    await page.locator('#token-form button').click();
+    await statusIs(page, 'ready', /Connected/);
+    assert.equal(await page.locator('#token-form').isHidden(), true);
+    await page.context().close();
+  });
+
+  it('Start, then devicemotion events: the LEDs follow over MQTT and on the page; screenshot for the README', async () => {
+    const page = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready');
+    assert.equal(await page.evaluate(() => window.isSecureContext), true, 'loopback is a secure context');
+    await page.locator('#start').click();
+    await statusIs(page, 'ready', /Controlling/);
+    await setMotion(page, TILT_RIGHT_80);
+    const state = await leds.until('right = 80 from the page', (s) => s.right === 80 && s.left === 0, 10_000);
+    assert.equal(state.reason, 'gravity');
+    assert.equal(typeof state.seq, 'number', 'the page numbers its frames');
+    await waitLed(page, 'right', 80);
+    assert.equal((await ledDuty(page, 'right')).text, '80 %');
+    // The glow's opacity is the duty cycle (after its short transition).
+    await waitFor('green glow at 0.8', async () => Math.abs((await ledDuty(page, 'right')).opacity - 0.8) < 0.01, 10_000);
+    assert.equal((await ledDuty(page, 'left')).opacity, 0);
+    assert.equal(await text(page.locator('#gy')), '80.0');
+
+    await page.screenshot({ path: SCREENSHOT });
+    for (const id of ['#status', '#led-left', '#led-right', '#start', '#tilt']) {
+      assert.equal(await page.locator(id).isVisible(), true, `${id} visible`);
+      const box = await page.locator(id).boundingBox();
+      assert.ok(
+        box && box.width > 0 && box.height > 0 && box.y >= 0 && box.y + box.height <= 780,
+        `${id} on screen: ${JSON.stringify(box)}`,
+      );
+    }
+    const left = await page.locator('#led-left .bulb').boundingBox();
+    const rightBox = await page.locator('#led-right .bulb').boundingBox();
+    assert.ok(left && rightBox && left.x + left.width < rightBox.x, 'red on the left, green on the right, apart');
+    assert.ok(left.width >= 100, 'the LEDs are big enough to read at a glance');
+    assert.equal(await text(page.locator('#start')), 'Stop');
+
+    await setMotion(page, TILT_LEFT_60);
+    await leds.until('left = 60 from the page', (s) => s.left === 60 && s.right === 0, 10_000);
+    await waitLed(page, 'left', 60);
+    await waitLed(page, 'right', 0);
+
+    // The sensor goes quiet: the page stops sending stale values, so the fail-safe turns the LEDs off.
+    await setMotion(page, null);
+    await leds.until('stale fail-safe', (s) => s.reason === 'stale' && s.left === 0 && s.right === 0, 10_000);
+    await waitFor('the reason on the page', async () => /Fail-safe/.test(await text(page.locator('#reason'))), 10_000);
+
+    // Stop gives up control: back to a viewer, the controller left.
+    await setMotion(page, TILT_RIGHT_80);
+    await leds.until('right = 80 again', (s) => s.right === 80, 10_000);
+    await page.locator('#start').click();
+    await leds.until('off when the controller left', (s) => s.reason === 'controller-left' && s.right === 0, 10_000);
+    await statusIs(page, 'ready', /Connected/);
+    await waitLed(page, 'right', 0);
+    await setMotion(page, null);
+    await page.context().close();
+  });
+
+  it('the slider drives the LEDs where there is no motion sensor', async () => {
+    const page = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready');
+    await page.locator('#start').click();
+    await statusIs(page, 'ready', /Controlling/);
+    await page.locator('#tilt').evaluate((el: HTMLInputElement) => {
+      el.value = '-35';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await leds.until('left = 35 from the slider', (s) => s.left === 35 && s.right === 0, 10_000);
+    await waitLed(page, 'left', 35);
+    await waitFor('the no-sensor hint', async () => /slider/.test(await text(page.locator('#sensor-note'))), 10_000);
+    await page.locator('#start').click();
+    await leds.until('off after Stop', (s) => s.left === 0 && s.reason === 'controller-left', 10_000);
+    await page.context().close();
+  });
+
+  it('a second page gets the in-use message, and takes over by itself once the first stops', async () => {
+    const first = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    const second = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(first, 'ready');
+    await statusIs(second, 'ready');
+    await first.locator('#start').click();
+    await statusIs(first, 'ready', /Controlling/);
+    await second.locator('#start').click();
+    await statusIs(second, 'in-use', /In use/);
+    const notice = second.locator('#notice');
+    assert.equal(await notice.isVisible(), true);
+    assert.match(await text(notice), /device in use/i);
+    assert.equal(await notice.getAttribute('data-kind'), 'in-use');
+    await first.locator('#start').click();
+    await statusIs(second, 'ready', /Controlling/);
+    assert.equal(await notice.isHidden(), true);
+    await setMotion(second, TILT_LEFT_60);
+    await leds.until('the second page drives', (s) => s.left === 60, 10_000);
+    await setMotion(second, null);
+    await first.context().close();
+    await second.context().close();
+  });
+
+  it('the live view shows the tilt vector and the LEDs, without taking the controller place', async () => {
+    const view = await openPage(`${httpBase()}/view#token=${encodeURIComponent(token())}`);
+    await statusIs(view, 'ready', /Watching/);
+    assert.equal(await view.evaluate(() => location.hash), '');
+    const phone = await openPage(`${httpBase()}/`);
+    // Same origin, separate profile: this page needs its own token.
+    await phone.locator('#token-form input').fill(token());
+    await phone.locator('#token-form button').click();
+    await statusIs(phone, 'ready');
+    await phone.locator('#start').click();
+    await statusIs(phone, 'ready', /Controlling/);
+    await setMotion(phone, TILT_RIGHT_80);
+    await waitFor('the view to show y = 80', async () => (await text(view.locator('#gy'))) === '80.0', 10_000);
+    assert.equal(await text(view.locator('#gx')), '60.0');
+    assert.match((await view.locator('#phone-shape').getAttribute('transform')) ?? '', /^rotate\(53\.1\)$/);
+    assert.equal(await view.locator('#tilt-view').evaluate((el) => el.classList.contains('idle')), false);
+    await waitLed(view, 'right', 80);
+    await setMotion(phone, null);
+    await waitFor('the view to go idle', async () => /No controller/.test(await text(view.locator('#tilt-note'))), 10_000);
+    await phone.locator('#start').click();
+    await waitLed(view, 'right', 0);
+    await view.context().close();
+    await phone.context().close();
+  });
+
+  it('shows when the LEDs cannot be driven, and reconnects by itself after the gateway restarts', async () => {
+    const page = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready');
+    const driver = system.service('led-driver');
+    driver.kill('SIGTERM');
+    await driver.exited();
+    const notice = page.locator('#notice');
+    await waitFor(
+      'the unavailable notice',
+      async () => (await notice.getAttribute('data-kind')) === 'unavailable' && (await notice.isVisible()),
+      10_000,
+    );
+    assert.match(await text(notice), /cannot be driven/);
+    await driver.restart();
+    await driver.waitForLog('connected to MQTT broker', 15_000);
+    await waitFor('the notice to clear', () => notice.isHidden(), 10_000);
+
+    const gateway = system.service('gateway');
+    const from = gateway.lines.length;
+    await gateway.restart();
+    await statusIs(page, 'retrying', /Offline/);
+    assert.match(await text(page.locator('#notice')), /Reconnecting/);
+    await gateway.waitForLog('connected to MQTT broker', 15_000, from);
+    await statusIs(page, 'ready', /Connected/);
+    await page.context().close();
+  });
+
+  it('under a LAN host name over https the page is a secure context and drives the LEDs', async () => {
+    const page = await openPage(`https://pi.test:${system.ports.gatewayHttps}/#token=${encodeURIComponent(token())}`);
+    assert.equal(await page.evaluate(() => window.isSecureContext), true);
+    assert.equal(await page.evaluate(() => location.hostname), 'pi.test');
+    await statusIs(page, 'ready');
+    assert.equal(await page.locator('#insecure').isHidden(), true);
+    await page.locator('#start').click();
+    await statusIs(page, 'ready', /Controlling/);
+    await setMotion(page, TILT_LEFT_60);
+    await leds.until('left = 60 over wss', (s) => s.left === 60 && s.right === 0, 10_000);
+    await waitLed(page, 'left', 60);
+    // Screen Wake Lock: taken while controlling, released on Stop.
+    const awake = page.locator('#awake-note');
+    await waitFor('the screen kept on', async () => (await awake.getAttribute('data-on')) === 'true', 10_000);
+    assert.match(await text(awake), /Screen kept on/);
+    await setMotion(page, null);
+    await page.locator('#start').click();
+    await leds.until('off after Stop', (s) => s.reason === 'controller-left', 10_000);
+    await waitFor('the wake lock released', async () => (await awake.getAttribute('data-on')) === 'false', 10_000);
+    await page.context().close();
+  });
+
+  it('takes the screen wake lock again when the page becomes visible after the browser dropped it', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 780 }, ignoreHTTPSErrors: true });
+    contexts.push(context);
+    // Record the page's real wake lock requests, so the test can drop a lock as a browser does when the page hides.
+    await context.addInitScript(() => {
+      const w = window as unknown as { locks: WakeLockSentinel[]; hidden: boolean };
+      w.locks = [];
+      w.hidden = false;
+      const request = navigator.wakeLock.request.bind(navigator.wakeLock);
+      navigator.wakeLock.request = async (type) => {
+        const sentinel = await request(type);
+        w.locks.push(sentinel);
+        return sentinel;
+      };
+      Object.defineProperty(document, 'visibilityState', { get: () => (w.hidden ? 'hidden' : 'visible') });
+      Object.defineProperty(document, 'hidden', { get: () => w.hidden });
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+    await page.goto(`https://pi.test:${system.ports.gatewayHttps}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready');
+    await page.locator('#start').click();
+    const awake = page.locator('#awake-note');
+    await waitFor('the screen kept on', async () => (await awake.getAttribute('data-on')) === 'true', 10_000);
+    const locks = () => page.evaluate(() => (window as unknown as { locks: WakeLockSentinel[] }).locks.length);
+    assert.equal(await locks(), 1);
+    await page.evaluate(async () => {
+      const w = window as unknown as { locks: WakeLockSentinel[]; hidden: boolean };
+      w.hidden = true;
+      document.dispatchEvent(new Event('visibilitychange'));
+      await w.locks[0]?.release();
+    });
+    await waitFor('the lock reported lost', async () => (await awake.getAttribute('data-on')) === 'false', 10_000);
+    await page.evaluate(() => {
+      (window as unknown as { hidden: boolean }).hidden = false;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await waitFor('the screen kept on again', async () => (await awake.getAttribute('data-on')) === 'true', 10_000);
+    assert.equal(await locks(), 2);
+    await page.locator('#start').click();
+    await waitFor('released on Stop', async () => (await awake.getAttribute('data-on')) === 'false', 10_000);
+    assert.equal(await page.evaluate(() => (window as unknown as { locks: WakeLockSentinel[] }).locks[1]?.released), true);
+  });
+
+  it('under a LAN host name over plain http it says motion needs the https link and shows it', async () => {
+    const page = await openPage(`http://pi.test:${system.ports.gateway}/#token=${encodeURIComponent(token())}`);
+    assert.equal(await page.evaluate(() => window.isSecureContext), false);
+    const insecure = page.locator('#insecure');
+    await waitFor('the https guidance', () => insecure.isVisible(), 10_000);
+    assert.match(await text(insecure), /Motion sensors need the secure link/);
+    const link = page.locator('#https-link');
+    await waitFor('the https link', async () => (await link.getAttribute('href'))?.startsWith('https://'), 10_000);
+    assert.equal(await link.getAttribute('href'), `https://pi.test:${system.ports.gatewayHttps}/#token=${encodeURIComponent(token())}`);
+    assert.equal(await text(link), `https://pi.test:${system.ports.gatewayHttps}/`);
+    // The link works: following it lands on a secure page that connects with the token it carries.
+    await link.click();
+    await page.waitForURL(/^https:\/\/pi\.test/);
+    assert.equal(await page.evaluate(() => window.isSecureContext), true);
+    await statusIs(page, 'ready', /Connected/);
+    await page.context().close();
+  });
+});
+
+describe('gateway: gravity to viewers', () => {
+  let system: TestSystem;
+  before(async () => {
+    system = await TestSystem.start();
+  });
+  after(async () => {
+    await system?.stop();
+  });
+
+  it('a viewer gets each published vector as a gravity frame; a controller does not', async () => {
+    const viewer = await WsClient.controller(system, '&role=viewer');
+    const controller = await WsClient.controller(system);
+    controller.send('0 45 89.3');
+    const frame = await viewer.next('gravity', (f) => f.y === 45, 10_000);
+    assert.deepEqual(frame, { type: 'gravity', x: 0, y: 45, z: 89.3 });
+    await controller.next('state', (f) => f.right === 45, 10_000);
+    assert.equal(controller.frames.filter((f) => f.type === 'gravity').length, 0);
+    // Refused frames reach nobody.
+    controller.send('0 x 1');
+    await controller.next('error');
+    controller.send('0 46 88.8');
+    await viewer.next('gravity', (f) => f.y === 46, 10_000);
+    assert.equal(viewer.frames.filter((f) => f.type === 'gravity' && f.y !== 45 && f.y !== 46).length, 0);
+    viewer.close();
+    controller.close();
+  });
+});

@@ -1,0 +1,96 @@
+/** The command-line client's own logic: its options, the sweep's shape, and the frames it encodes. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { describeClose, FrameEncoder, parseClientArgs, sweepAt, UsageError } from '@gravity-led/client';
+import { parseGravityBinary, parseGravityText } from '@gravity-led/shared';
+
+const NO_ENV = { DATA_DIR: '/nonexistent-gravity-led' };
+
+describe('client options', () => {
+  it('defaults to the seed text format on ws://localhost:5678 and reads GATEWAY_TOKEN', () => {
+    const options = parseClientArgs([], { ...NO_ENV, GATEWAY_TOKEN: 'from-the-environment' });
+    assert.equal(options?.url.href, 'ws://localhost:5678/');
+    assert.equal(options?.format, 'text');
+    assert.equal(options?.token, 'from-the-environment');
+    assert.equal(options?.sweep, undefined);
+    assert.deepEqual(options?.trust, { kind: 'system' });
+  });
+
+  it('reads the sweep, the format and a fingerprint with or without colons', () => {
+    const options = parseClientArgs(
+      [
+        '--url',
+        'wss://pi.local:5679',
+        '--token',
+        't',
+        '--sweep',
+        '--period',
+        '2.5',
+        '--rate',
+        '50',
+        '--binary',
+        '--fingerprint',
+        `${'ab:'.repeat(31)}ab`,
+      ],
+      NO_ENV,
+    );
+    assert.deepEqual(options?.sweep, { period: 2.5, rate: 50, amplitude: 80, duration: undefined });
+    assert.equal(options?.format, 'binary');
+    assert.deepEqual(options?.trust, { kind: 'fingerprint', sha256: 'AB'.repeat(32) });
+    assert.equal(parseClientArgs(['--help'], NO_ENV), undefined);
+  });
+
+  it('refuses what it cannot use, with a line naming the option', () => {
+    const cases: [string[], RegExp][] = [
+      [['--json', '--binary'], /--json and --binary exclude each other/],
+      [['--url', 'http://pi:5678'], /expected a ws:\/\/ or wss:\/\/ URL/],
+      [['--url', 'not a url'], /is not a URL/],
+      [['--rate', '10'], /--rate applies to --sweep only/],
+      [['--sweep', '--rate', '0'], /--rate "0": expected a number above 0/],
+      [['--sweep', '--amplitude', '120'], /at most 100/],
+      [['--ca', 'x.pem'], /--ca applies to wss:\/\/ URLs only/],
+      [['--url', 'wss://pi', '--insecure', '--fingerprint', 'AB'.repeat(32)], /exclude each other/],
+      [['--url', 'wss://pi', '--fingerprint', 'abc'], /64 hex digits/],
+      [['--url', 'wss://pi', '--ca', '/nonexistent/ca.pem'], /--ca \/nonexistent\/ca.pem: ENOENT/],
+      [['--colour'], /Unknown option '--colour'/],
+    ];
+    for (const [args, message] of cases) {
+      assert.throws(
+        () => parseClientArgs(args, NO_ENV),
+        (error: Error) => error instanceof UsageError && message.test(error.message),
+        args.join(' '),
+      );
+    }
+  });
+});
+
+describe('client sweep and frames', () => {
+  it('swings y through ±amplitude as a sine while the vector keeps length 100', () => {
+    const sweep = { period: 4, amplitude: 80 };
+    assert.equal(sweepAt(sweep, 0).y, 0);
+    assert.equal(sweepAt(sweep, 1).y, 80);
+    assert.equal(sweepAt(sweep, 3).y, -80);
+    for (let t = 0; t < 4; t += 0.1) {
+      const g = sweepAt(sweep, t);
+      assert.ok(Math.abs(Math.hypot(g.x, g.y, g.z) - 100) < 0.05, `length at ${t}`);
+    }
+  });
+
+  it('encodes a typed line in each format so that the gateway reads the same vector', () => {
+    const text = new FrameEncoder('text').line('0 40 91.6');
+    assert.deepEqual(text, { frame: '0 40 91.6' });
+    const json = new FrameEncoder('json').line('0 40 91.6');
+    assert.ok('frame' in json && typeof json.frame === 'string');
+    assert.deepEqual(parseGravityText(json.frame as string), { ok: true, value: { x: 0, y: 40, z: 91.6, seq: 1 } });
+    const binary = new FrameEncoder('binary').line('0 40 91.6');
+    assert.ok('frame' in binary && binary.frame instanceof Uint8Array);
+    const decoded = parseGravityBinary(binary.frame as Uint8Array);
+    assert.ok(decoded.ok && decoded.value.y === 40 && Math.abs(decoded.value.z - 91.6) < 1e-4);
+    assert.deepEqual(new FrameEncoder('binary').line('1 2'), { error: 'expected three numbers "x y z", got 2' });
+  });
+
+  it('words the close codes a person meets', () => {
+    assert.equal(describeClose(1013, 'device in use'), 'the device is in use (close code 1013: device in use)');
+    assert.match(describeClose(1008, 'no auth frame within 5 s'), /refused the client/);
+  });
+});

@@ -53,6 +53,11 @@ async function main(): Promise<void> {
   const { system, startup } = await ProductionSystem.start(options.profile ? { profileDir: PROFILES_DIR } : {});
   const direct = await startDirectGateway(system.secrets.gatewayToken);
   const clients: ControllerClient[] = [];
+  // Ctrl+C also reaches the services (same process group) and stops them; the temporary DATA_DIR is ours to remove.
+  process.once('SIGINT', () => {
+    say('interrupted: stopping the services');
+    Promise.allSettled([direct.child.stop(), system.stop()]).then(() => process.exit(130));
+  });
   try {
     await sleep(1000);
     const memory = (): Memory => {

@@ -1,6 +1,6 @@
 /** The broker's doors: MQTT over TCP, over WebSocket (browser tools), and over TLS. Each one is a plain server around the broker's `handle`. */
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
-import { createServer as createNetServer, type Server } from 'node:net';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -31,10 +31,28 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/**
+ * Stops accepting and ends every connection still open. Aedes closes the clients it knows, but a socket that has
+ * not sent CONNECT yet (a service reconnecting just then) is not one of them, and would hold the shutdown up.
+ */
+function closeWithConnections(server: Server): () => Promise<void> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return () => {
+    const closed = closeServer(server);
+    for (const socket of sockets) socket.destroy();
+    return closed;
+  };
+}
+
 export async function tcpListener(broker: ConnectionHandler, port: number, host?: string): Promise<Listener> {
   const server = createNetServer({ noDelay: true }, (socket) => broker.handle(socket));
+  const close = closeWithConnections(server);
   const bound = await listen(server, port, host);
-  return { name: 'mqtt', port: bound, close: () => closeServer(server) };
+  return { name: 'mqtt', port: bound, close };
 }
 
 export async function tlsListener(
@@ -47,8 +65,9 @@ export async function tlsListener(
     socket.setNoDelay(true);
     broker.handle(socket);
   });
+  const close = closeWithConnections(server);
   const bound = await listen(server, port, host);
-  return { name: 'mqtts', port: bound, close: () => closeServer(server) };
+  return { name: 'mqtts', port: bound, close };
 }
 
 /** Largest WebSocket message the MQTT-over-WebSocket door accepts; MQTT packets here are small. */
@@ -76,7 +95,9 @@ export async function webSocketListener(broker: ConnectionHandler, port: number,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();
-      await closeServer(http);
+      const closed = closeServer(http);
+      http.closeAllConnections();
+      await closed;
     },
   };
 }

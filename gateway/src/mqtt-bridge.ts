@@ -54,12 +54,20 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     this.client.on('connect', () => {
       log.info({ url }, 'connected to MQTT broker');
       this.client.subscribe([topics.ledsState, topics.driverStatus, topics.maxClientsSet], { qos: 0 }, (error) => {
-        if (error) log.error({ err: error.message }, 'could not subscribe');
+        // Lost with the connection, it is made again on the next connect; anything else is a real problem.
+        if (!error) return;
+        if (this.client.connected) log.error({ err: error.message }, 'could not subscribe');
+        else log.debug({ err: error.message }, 'subscribe interrupted by the lost connection');
       });
       if (this.occupancy) this.client.publish(topics.gatewayClients, this.occupancy, { qos: 1, retain: true });
       this.updateAvailability();
     });
-    this.client.on('close', () => this.updateAvailability());
+    this.client.on('close', () => {
+      // What we knew of the led-driver came through this connection; a restarted broker may not even remember it.
+      // It is learnt again from its (retained or fresh) status after the reconnect.
+      this.driverOnline = false;
+      this.updateAvailability();
+    });
     this.client.on('error', (error) => log.warn({ err: error.message }, 'MQTT error'));
     this.client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
   }

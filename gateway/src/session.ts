@@ -50,6 +50,8 @@ export class Session {
   private authTimer: NodeJS.Timeout | undefined;
   private heldState: string | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
+  /** Told the client that its values are being dropped, since the last one that went through. */
+  private toldDropping = false;
   alive = true;
   /** Arrival of the newest accepted frame: the throttle only ever forwards the newest, so this is its arrival. */
   private receivedAt: number | undefined;
@@ -133,7 +135,13 @@ export class Session {
   }
 
   private forward(gravity: Gravity): void {
-    if (!this.host.publish(gravity, this.receivedAt)) this.sendJson({ type: 'unavailable', reason: 'broker unreachable: value dropped' });
+    if (this.host.publish(gravity, this.receivedAt)) {
+      this.toldDropping = false;
+    } else if (!this.toldDropping) {
+      // Once per outage, not once per frame: a phone streaming at 60 Hz must not get 60 notices a second.
+      this.toldDropping = true;
+      this.sendJson({ type: 'unavailable', reason: 'broker unreachable: values are dropped, not queued' });
+    }
   }
 
   private reject(message: string, reason = 'refused'): void {

@@ -67,7 +67,14 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   const watchdog = new Watchdog(options.failsafeTimeoutMs, () => manual.holdsLeds || output.apply(OFF, 'stale'));
   let gatewayClients: number | undefined;
 
-  client = connectService({ url: options.mqttUrl, account: options.account, service: 'led-driver', statusTopic: topics.driverStatus });
+  client = connectService({
+    url: options.mqttUrl,
+    account: options.account,
+    service: 'led-driver',
+    statusTopic: topics.driverStatus,
+    // Subscribed before `online` is announced, so the gateway never forwards values to a driver not yet listening.
+    subscriptions: [topics.gravity, topics.gatewayStatus, topics.gatewayClients, ...manual.subscriptions],
+  });
   const mqtt = client;
   const discovery = new HaDiscovery(
     mqtt,
@@ -76,14 +83,19 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   );
   mqtt.on('connect', () => {
     log.info({ url: options.mqttUrl }, 'connected to MQTT broker');
-    mqtt.subscribe([topics.gravity, topics.gatewayStatus, topics.gatewayClients, ...manual.subscriptions], { qos: 0 }, (error) => {
-      if (error) log.error({ err: error.message }, 'could not subscribe');
-    });
+    wasConnected = true;
+    // A restarted broker has forgotten every retained message: the state is published again on every connect.
     report(unreported ?? output.current);
     discovery.onConnect();
   });
+  let wasConnected = false;
+  let stopping = false;
   mqtt.on('close', () => {
-    if (output.apply(OFF, 'broker-lost')) log.warn('lost the MQTT broker');
+    if (stopping) return;
+    // Every failed reconnection attempt closes too: say it once per outage.
+    if (wasConnected) log.warn('lost the MQTT broker: LEDs off until it is back');
+    wasConnected = false;
+    output.apply(OFF, 'broker-lost');
   });
   mqtt.on('error', (error) => log.warn({ err: error.message }, 'MQTT error'));
   mqtt.on('message', (topic, payload, packet) => {
@@ -119,6 +131,7 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
     rejections,
     manual,
     async close() {
+      stopping = true;
       watchdog.stop();
       rejections.stop();
       // The final `shutdown` state goes out through report() like every other change; disconnectService then

@@ -7,6 +7,8 @@ import type { LedBackend } from './backends/backend.js';
 
 export class LedOutput {
   private state: LedState;
+  /** Set once the hardware is released: nothing may reach the backend after that. */
+  private closed = false;
 
   constructor(
     private readonly backend: LedBackend,
@@ -27,7 +29,7 @@ export class LedOutput {
 
   /** Applies `duty`; returns true when it changed anything (and was therefore reported). */
   apply(duty: Duty, reason: StateReason, seq?: number): boolean {
-    if (sameDuty(duty, this.state)) return false;
+    if (this.closed || sameDuty(duty, this.state)) return false;
     try {
       this.backend.write(duty);
     } catch (error) {
@@ -39,6 +41,7 @@ export class LedOutput {
         // Nothing more can be done from software; the state still says off, as intended.
       }
       duty = OFF;
+      reason = 'hardware-fault';
     }
     this.state = { left: duty.left, right: duty.right, reason, ...(seq === undefined ? {} : { seq }), ts: Date.now() };
     if (reason !== 'gravity' && reason !== 'manual') this.log.info({ reason }, 'LEDs off (fail-safe)');
@@ -46,9 +49,28 @@ export class LedOutput {
     return true;
   }
 
-  /** Both off and the hardware released; the last state reports `shutdown`. */
+  /**
+   * Both off, then the hardware released, in that order. The last state reports `shutdown` even when the LEDs
+   * were already dark: from now on they are dark because the driver is gone, whatever darkened them before.
+   */
   async close(): Promise<void> {
-    this.apply(OFF, 'shutdown');
+    if (this.closed) return;
+    if (!this.apply(OFF, 'shutdown')) {
+      this.writeOffQuietly();
+      this.state = { ...OFF, reason: 'shutdown', ts: Date.now() };
+      this.log.info({ reason: 'shutdown' }, 'LEDs off (fail-safe)');
+      this.report(this.state);
+    }
+    this.closed = true;
     await this.backend.close();
+    this.log.info({ backend: this.backend.name }, 'LED hardware released');
+  }
+
+  private writeOffQuietly(): void {
+    try {
+      this.backend.write(OFF);
+    } catch (error) {
+      this.log.error({ err: (error as Error).message, backend: this.backend.name }, 'LED write failed while turning both off');
+    }
   }
 }

@@ -11,6 +11,7 @@ await runService('led-driver', async (config, log) => {
     kind: config.LED_BACKEND,
     pins: { right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN },
     log,
+    simFile: config.LED_SIM_FILE,
   });
   const metrics = new DriverMetrics();
   const driver = startLedDriver({

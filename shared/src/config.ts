@@ -108,6 +108,11 @@ export const VARIABLES = {
   ]),
   LED_RIGHT_PIN: bcmPin('BCM number of the green LED (tilt right, y > 0)', 18),
   LED_LEFT_PIN: bcmPin('BCM number of the red LED (tilt left, y < 0)', 5),
+  LED_SIM_FILE: text(
+    'simulated LEDs only: a file kept holding their current duty, e.g. for tests that look at the "hardware"',
+    'a file path',
+    /^.+$/,
+  ),
   FAILSAFE_TIMEOUT_MS: whole('no fresh gravity value for this long: both LEDs off', 1000, 50, 600000),
   HA_DISCOVERY: oneOf('`true`: the led-driver announces the two LEDs to Home Assistant (MQTT discovery)', 'false', ['false', 'true']),
   HA_DISCOVERY_PREFIX: variable("Home Assistant's discovery prefix", 'letters, digits, - and _ (1..64)', 'homeassistant', (raw) =>

@@ -5,7 +5,17 @@
 import type { Duty } from './led-rule.js';
 
 /** Why the LEDs have the duty they have. */
-export type StateReason = 'start' | 'gravity' | 'manual' | 'stale' | 'controller-left' | 'gateway-offline' | 'broker-lost' | 'shutdown';
+export type StateReason =
+  | 'start'
+  | 'gravity'
+  | 'manual'
+  | 'stale'
+  | 'controller-left'
+  | 'gateway-offline'
+  | 'broker-lost'
+  | 'shutdown'
+  /** A write to the LEDs failed: both were turned off as far as software can. */
+  | 'hardware-fault';
 
 export interface LedState extends Duty {
   readonly reason: StateReason;

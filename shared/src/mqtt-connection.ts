@@ -2,6 +2,9 @@
  * How a service joins the broker: its own account, a retained `online` on connect, a retained `offline` as its
  * last will, and reconnection with backoff. QoS 0 messages are never queued while offline: a stale gravity
  * value replayed after an outage would move the LEDs to where the phone no longer is.
+ *
+ * Every connection is a fresh session (clean start), and a restarted broker may have lost every retained message:
+ * subscribe and re-publish retained topics in a `connect` handler, which runs again after each reconnect.
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -17,10 +20,23 @@ export interface ServiceConnectionOptions {
   readonly statusTopic: string;
   /** Keepalive in seconds; short, so a dead broker is noticed quickly. */
   readonly keepalive?: number;
+  /**
+   * Topics subscribed on every connect, before `online` is announced: for a service whose `online` means
+   * "ready to receive" (the led-driver), so that nobody acts on it while the subscriptions are still missing.
+   */
+  readonly subscriptions?: readonly string[];
 }
 
 export const RECONNECT_MIN_MS = 250;
 export const RECONNECT_MAX_MS = 5000;
+
+/** The wait before the next attempt: doubled after every failed one, up to the ceiling. */
+export function nextReconnectDelay(previousMs: number): number {
+  return Math.min(Math.max(previousMs * 2, RECONNECT_MIN_MS), RECONNECT_MAX_MS);
+}
+
+/** Stops the reconnection loop of a service client, so that a deliberate disconnect stays disconnected. */
+const stopReconnecting = new WeakMap<MqttClient, () => void>();
 
 export function connectService(options: ServiceConnectionOptions): MqttClient {
   const client = mqtt.connect(options.url, {
@@ -30,23 +46,41 @@ export function connectService(options: ServiceConnectionOptions): MqttClient {
     clean: true,
     keepalive: options.keepalive ?? 5,
     connectTimeout: 5000,
-    reconnectPeriod: RECONNECT_MIN_MS,
+    // mqtt.js retries at a fixed period; we schedule the attempts ourselves to back off (see below).
+    reconnectPeriod: 0,
     queueQoSZero: false,
-    resubscribe: true,
     will: { topic: options.statusTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
     // mqtt.js traces every packet through the `debug` package, about a dozen calls per message even when tracing is
     // off; a no-op instead keeps that off the hot path. DEBUG=mqttjs* still turns the tracing on.
     ...(process.env.DEBUG ? {} : { log: () => {} }),
   });
-  // Backoff: each failed attempt doubles the wait up to the ceiling; a successful connect resets it.
+  let delay = RECONNECT_MIN_MS;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   client.on('connect', () => {
     noDelay(client);
-    client.options.reconnectPeriod = RECONNECT_MIN_MS;
-    client.publish(options.statusTopic, ONLINE, { qos: 1, retain: true });
+    delay = RECONNECT_MIN_MS;
+    const announce = () => client.publish(options.statusTopic, ONLINE, { qos: 1, retain: true });
+    if (!options.subscriptions?.length) return announce();
+    client.subscribe([...options.subscriptions], { qos: 0 }, (error) => {
+      if (error) client.emit('error', new Error(`could not subscribe: ${error.message}`));
+      announce();
+    });
   });
-  client.on('reconnect', () => {
-    const current = client.options.reconnectPeriod ?? RECONNECT_MIN_MS;
-    client.options.reconnectPeriod = Math.min(current * 2, RECONNECT_MAX_MS);
+  // Every lost connection and every failed attempt ends in `close`: wait, then try again, waiting longer each time.
+  // The timer is deliberately not unref'd: while the broker is away it is what keeps the service alive.
+  client.on('close', () => {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (!stopped) client.reconnect();
+    }, delay);
+    delay = nextReconnectDelay(delay);
+  });
+  stopReconnecting.set(client, () => {
+    stopped = true;
+    clearTimeout(timer);
+    timer = undefined;
   });
   return client;
 }
@@ -63,6 +97,7 @@ function noDelay(client: MqttClient): void {
 
 /** Publishes the retained `offline` and disconnects, for a clean shutdown (the will covers unclean ones). */
 export function disconnectService(client: MqttClient, statusTopic: string, timeoutMs = 1000): Promise<void> {
+  stopReconnecting.get(client)?.();
   return new Promise((resolve) => {
     const timer = setTimeout(() => client.end(true, () => resolve()), timeoutMs);
     const finish = () =>

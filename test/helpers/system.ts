@@ -3,7 +3,7 @@
  * `npm start -w <service>` starts them, on free ports, with a temporary DATA_DIR and generated secrets.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,9 @@ import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+/** How long a service may take to start: generous, as the machine running the tests may be busy with much else. */
+export const START_PATIENCE_MS = 30_000;
+
 export type ServiceName = 'broker' | 'gateway' | 'led-driver';
 
 export interface LogLine {
@@ -91,16 +94,32 @@ export class ServiceProcess {
     );
   }
 
+  /** A position in the log, to wait for records written after it (e.g. after a restart). */
+  get mark(): number {
+    return this.lines.length;
+  }
+
+  /** Log records at `level` or above (40 warn, 50 error, 60 fatal), from `from` on. */
+  linesAtLeast(level: number, from = 0): LogLine[] {
+    return this.lines.slice(from).filter((l) => l.level >= level);
+  }
+
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.running) this.child.kill(signal);
   }
 
-  async restart(): Promise<void> {
+  /**
+   * Starts the process again with the same environment (so the same ports, DATA_DIR and secrets), killing it
+   * first if it still runs. With `readyText`, waits until the new process logs it.
+   */
+  async restart(readyText?: string): Promise<void> {
     if (this.running) {
       this.child.kill('SIGKILL');
       await this.exited();
     }
+    const from = this.mark;
     this.child = this.spawn();
+    if (readyText) await this.waitForLog(readyText, START_PATIENCE_MS, from);
   }
 }
 
@@ -117,6 +136,14 @@ export interface Secrets {
   operatorPassword: string;
   serviceUsername: string;
   servicePassword: string;
+}
+
+/** The content of LED_SIM_FILE: the duty the simulated pins have, and whether the driver released them. */
+export interface SimLeds {
+  left: number;
+  right: number;
+  closed: boolean;
+  pid: number;
 }
 
 export class TestSystem {
@@ -152,6 +179,8 @@ export class TestSystem {
       LED_BACKEND: 'sim',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'debug',
+      // The simulated LEDs keep their duty in this file: the "hardware" a test can look at even while MQTT is down.
+      LED_SIM_FILE: join(dataDir, 'leds.json'),
       ...options.env,
     };
     if (options.env?.GATEWAY_HTTPS_PORT === 'auto') {
@@ -180,7 +209,7 @@ export class TestSystem {
     const service = new ServiceProcess(name, this.env);
     this.services.set(name, service);
     // Generous: on a loaded machine, loading modules and generating the certificate take seconds.
-    await service.waitForLog(readyText, 30_000);
+    await service.waitForLog(readyText, START_PATIENCE_MS);
     return service;
   }
 
@@ -192,6 +221,13 @@ export class TestSystem {
 
   get secrets(): Secrets {
     return JSON.parse(readFileSync(join(this.dataDir, 'secrets.json'), 'utf8')) as Secrets;
+  }
+
+  /** What the simulated LEDs show right now (the led-driver's LED_SIM_FILE), undefined before the driver started. */
+  get simLeds(): SimLeds | undefined {
+    const file = this.env.LED_SIM_FILE;
+    if (!file || !existsSync(file)) return undefined;
+    return JSON.parse(readFileSync(file, 'utf8')) as SimLeds;
   }
 
   get gatewayUrl(): string {

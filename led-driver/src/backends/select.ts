@@ -9,6 +9,8 @@ export interface BackendChoice {
   readonly kind: BackendKind;
   readonly pins: LedPins;
   readonly log: Logger;
+  /** LED_SIM_FILE: where the simulated LEDs show their duty, if anywhere. */
+  readonly simFile?: string | undefined;
 }
 
 type Opener = (pins: LedPins, log: Logger) => Promise<LedBackend>;
@@ -16,8 +18,8 @@ type Opener = (pins: LedPins, log: Logger) => Promise<LedBackend>;
 /** Real hardware backends, tried in this order by `auto`. Each is loaded only when asked for. */
 const HARDWARE: Partial<Record<Exclude<BackendKind, 'auto' | 'sim'>, Opener>> = {};
 
-export async function openBackend({ kind, pins, log }: BackendChoice): Promise<LedBackend> {
-  if (kind === 'sim') return new SimBackend();
+export async function openBackend({ kind, pins, log, simFile }: BackendChoice): Promise<LedBackend> {
+  if (kind === 'sim') return new SimBackend(simFile);
   if (kind !== 'auto') {
     const open = HARDWARE[kind];
     if (!open) throw new Error(`LED_BACKEND=${kind} is not available in this build`);
@@ -35,5 +37,5 @@ export async function openBackend({ kind, pins, log }: BackendChoice): Promise<L
     { tried: reasons },
     `LED_BACKEND=auto: no GPIO available, using simulated LEDs${reasons.length ? ` (${reasons.join('; ')})` : ''}`,
   );
-  return new SimBackend();
+  return new SimBackend(simFile);
 }

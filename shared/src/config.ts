@@ -76,6 +76,12 @@ export const VARIABLES = {
   GATEWAY_TOKEN: text('secret the phone client must present', '16..256 characters from A-Z a-z 0-9 . _ ~ + / = -', /^[\w.~+/=-]{16,256}$/),
   GATEWAY_AUTH: oneOf('`none` turns authentication off (trusted LAN, legacy client)', 'token', ['token', 'none']),
   GATEWAY_MAX_CLIENTS: whole('simultaneous controllers; changeable at run time over MQTT', 1, 0, 1000),
+  GATEWAY_HEARTBEAT_MS: whole(
+    'how often each WebSocket client is pinged; one without a pong by the next ping is dropped',
+    10000,
+    100,
+    600000,
+  ),
   GATEWAY_MAX_RATE: whole('frames per second accepted from one controller; the excess is dropped, latest wins', 1000, 1, 100000),
   MQTT_URL: variable<string>(
     'broker used by gateway and led-driver',

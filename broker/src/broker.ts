@@ -2,7 +2,8 @@
 
 import type { Logger, Secrets, Topics } from '@gravity-led/shared';
 import { Aedes } from 'aedes';
-import { type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
+import { type ConnectionHandler, type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
+import { guardConnection } from './packet-guard.js';
 import { createPermissions } from './permissions.js';
 
 export interface BrokerOptions {
@@ -41,13 +42,26 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   aedes.on('connectionError', (_client, error) => log.debug({ err: error.message }, 'connection error'));
   aedes.on('clientReady', (client) => log.debug({ client: client.id }, 'client connected'));
 
+  // Every door goes through the packet-size guard; only the first refusal is a warning, so a flood is not a log flood.
+  let oversized = 0;
+  const guarded: ConnectionHandler = {
+    handle(connection, req) {
+      const conn = guardConnection(connection, (error) => {
+        oversized++;
+        const level = oversized === 1 ? 'warn' : 'debug';
+        log[level]({ err: error.message, refused: oversized }, 'closed a connection that sent an oversized MQTT packet');
+      });
+      aedes.handle(conn, req);
+    },
+  };
+
   const listeners: Listener[] = [];
   try {
-    listeners.push(await tcpListener(aedes, options.port, options.host));
-    if (options.wsPort > 0) listeners.push(await webSocketListener(aedes, options.wsPort, options.host));
+    listeners.push(await tcpListener(guarded, options.port, options.host));
+    if (options.wsPort > 0) listeners.push(await webSocketListener(guarded, options.wsPort, options.host));
     if (options.tlsPort > 0) {
       if (!options.tls) throw new Error('BROKER_TLS_PORT is set but no certificate is available');
-      listeners.push(await tlsListener(aedes, options.tlsPort, options.tls, options.host));
+      listeners.push(await tlsListener(guarded, options.tlsPort, options.tls, options.host));
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));

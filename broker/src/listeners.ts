@@ -1,9 +1,14 @@
-/** The broker's doors: MQTT over TCP, over WebSocket (browser tools), and over TLS. Each one is a plain server around `aedes.handle`. */
-import { createServer as createHttpServer } from 'node:http';
+/** The broker's doors: MQTT over TCP, over WebSocket (browser tools), and over TLS. Each one is a plain server around the broker's `handle`. */
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import type { Aedes } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+
+/** What a listener hands each new connection to: the broker (behind the packet-size guard). */
+export interface ConnectionHandler {
+  handle(connection: Duplex, req?: IncomingMessage): void;
+}
 
 export interface Listener {
   readonly name: string;
@@ -43,17 +48,22 @@ function closeWithConnections(server: Server): () => Promise<void> {
   };
 }
 
-export async function tcpListener(aedes: Aedes, port: number, host?: string): Promise<Listener> {
-  const server = createNetServer({ noDelay: true }, (socket) => aedes.handle(socket));
+export async function tcpListener(broker: ConnectionHandler, port: number, host?: string): Promise<Listener> {
+  const server = createNetServer({ noDelay: true }, (socket) => broker.handle(socket));
   const close = closeWithConnections(server);
   const bound = await listen(server, port, host);
   return { name: 'mqtt', port: bound, close };
 }
 
-export async function tlsListener(aedes: Aedes, port: number, tls: { cert: Buffer; key: Buffer }, host?: string): Promise<Listener> {
+export async function tlsListener(
+  broker: ConnectionHandler,
+  port: number,
+  tls: { cert: Buffer; key: Buffer },
+  host?: string,
+): Promise<Listener> {
   const server = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => {
     socket.setNoDelay(true);
-    aedes.handle(socket);
+    broker.handle(socket);
   });
   const close = closeWithConnections(server);
   const bound = await listen(server, port, host);
@@ -63,7 +73,7 @@ export async function tlsListener(aedes: Aedes, port: number, tls: { cert: Buffe
 /** Largest WebSocket message the MQTT-over-WebSocket door accepts; MQTT packets here are small. */
 const MAX_WS_MESSAGE = 64 * 1024;
 
-export async function webSocketListener(aedes: Aedes, port: number, host?: string): Promise<Listener> {
+export async function webSocketListener(broker: ConnectionHandler, port: number, host?: string): Promise<Listener> {
   const http = createHttpServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
   });
@@ -76,7 +86,7 @@ export async function webSocketListener(aedes: Aedes, port: number, host?: strin
     const stream = createWebSocketStream(socket);
     // Errors of a single connection (a client vanishing mid-frame) concern only that connection.
     stream.on('error', () => socket.terminate());
-    aedes.handle(stream, req);
+    broker.handle(stream, req);
   });
   const bound = await listen(http, port, host);
   return {

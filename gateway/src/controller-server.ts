@@ -12,6 +12,11 @@ import { type Role, Session, type SessionHost } from './session.js';
 
 /** Frames over 1 KiB close the socket with 1009 (ws does this for us at maxPayload). */
 export const MAX_FRAME_BYTES = 1024;
+/**
+ * Connections that have not authenticated yet (each may wait up to AUTH_TIMEOUT_MS for its auth frame). Beyond
+ * this many, new ones without a token are refused with HTTP 503, so a flood of idle sockets cannot pile up.
+ */
+export const MAX_PENDING_AUTH = 32;
 /** How often a ping checks that each client is still there; one missed pong and the connection is dropped. */
 export const HEARTBEAT_MS = 10_000;
 /** Viewers (the live view) get the controllers' gravity vectors at most this often: enough for a smooth picture. */
@@ -22,6 +27,8 @@ export interface ControllerServerOptions {
   readonly token: string;
   readonly maxClients: number;
   readonly maxRate: number;
+  /** Ping interval; HEARTBEAT_MS unless configured (GATEWAY_HEARTBEAT_MS). */
+  readonly heartbeatMs?: number;
   readonly log: Logger;
   publish(gravity: Gravity, receivedAt?: number): boolean;
   /** Told of every frame's outcome, for metrics. */
@@ -43,10 +50,12 @@ export class ControllerServer implements SessionHost {
   private readonly viewerFeed = new LatestValueThrottle<Gravity>(1000 / VIEWER_GRAVITY_HZ, (g) => this.broadcastGravity(g));
   private maxClients: number;
   private readonly heartbeat: NodeJS.Timeout;
+  /** Wrong tokens at the handshake: the first is a warning, later ones are counted, so guessing is not a log flood. */
+  private wrongTokens = 0;
 
   constructor(private readonly options: ControllerServerOptions) {
     this.maxClients = options.maxClients;
-    this.heartbeat = setInterval(() => this.checkAlive(), HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => this.checkAlive(), options.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
@@ -97,7 +106,9 @@ export class ControllerServer implements SessionHost {
       const presented = handshakeToken(req);
       if (presented !== undefined) {
         if (!tokenMatches(presented, this.options.token)) {
-          this.options.log.warn({ remote: req.socket.remoteAddress }, 'refused a wrong token at the handshake');
+          this.wrongTokens++;
+          const level = this.wrongTokens === 1 || this.wrongTokens % 1000 === 0 ? 'warn' : 'debug';
+          this.options.log[level]({ remote: req.socket.remoteAddress, total: this.wrongTokens }, 'refused a wrong token at the handshake');
           socket.end(
             'HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nwrong token\n',
           );
@@ -106,12 +117,24 @@ export class ControllerServer implements SessionHost {
         authenticated = true;
       }
     }
+    if (!authenticated && this.pendingCount() >= MAX_PENDING_AUTH) {
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 33\r\n\r\ntoo many unauthenticated clients\n',
+      );
+      return;
+    }
     const role: Role = url.searchParams.get('role') === 'viewer' ? 'viewer' : 'controller';
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new Session(ws, role, this, authenticated);
       this.sessions.add(session);
       session.log.debug({ role, remote: req.socket.remoteAddress }, 'connection opened');
     });
+  }
+
+  private pendingCount(): number {
+    let n = 0;
+    for (const session of this.sessions) if (!session.authenticated) n++;
+    return n;
   }
 
   admit(session: Session): boolean {

@@ -19,6 +19,7 @@ export interface GatewayOptions {
   readonly token: string;
   readonly maxClients: number;
   readonly maxRate: number;
+  readonly heartbeatMs?: number;
   readonly mqttUrl: string;
   readonly account: Account;
   readonly topics: Topics;
@@ -44,6 +45,12 @@ function listen(server: Server, port: number, host: string | undefined): Promise
   });
 }
 
+/**
+ * A request (or WebSocket handshake) must arrive whole within 10 s, not Node's default minutes: a client dribbling
+ * its headers would otherwise hold a socket that long. The page and the handshake are a few hundred bytes.
+ */
+const REQUEST_LIMITS = { headersTimeout: 10_000, requestTimeout: 10_000 } as const;
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
   if (options.auth === 'none') log.warn('GATEWAY_AUTH=none: anyone who can reach the gateway can drive the LEDs');
@@ -58,6 +65,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     token: options.token,
     maxClients: options.maxClients,
     maxRate: options.maxRate,
+    heartbeatMs: options.heartbeatMs,
     log,
     publish: (g, receivedAt) => bridge.publishGravity(g, receivedAt === undefined ? undefined : () => metrics.published(receivedAt)),
     frameAccepted: () => metrics.frameAccepted(),
@@ -85,13 +93,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     () => ({ httpsPort }),
   );
   const servers: Server[] = [];
-  const http = createHttpServer({ noDelay: true }, handler);
+  const http = createHttpServer({ noDelay: true, ...REQUEST_LIMITS }, handler);
   controllers.attach(http);
   servers.push(http);
   try {
     const port = await listen(http, options.port, options.host);
     if (options.httpsPort > 0 && options.tls) {
-      const https = createHttpsServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true }, handler);
+      const https = createHttpsServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, ...REQUEST_LIMITS }, handler);
       controllers.attach(https);
       servers.push(https);
       httpsPort = await listen(https, options.httpsPort, options.host);

@@ -24,6 +24,7 @@ await runService('gateway', async (config, log) => {
     token: secrets.gatewayToken,
     maxClients: config.GATEWAY_MAX_CLIENTS,
     maxRate: config.GATEWAY_MAX_RATE,
+    heartbeatMs: config.GATEWAY_HEARTBEAT_MS,
     mqttUrl: config.MQTT_URL,
     account: secrets.service,
     topics: topicsFor(config.TOPIC_PREFIX),

@@ -1,6 +1,19 @@
 export type { LedBackend, LedPins } from './backends/backend.js';
-export { type BackendKind, openBackend } from './backends/select.js';
+export { readBoardModel } from './backends/board.js';
+export {
+  loadPigpio,
+  openPigpio,
+  PigpioBackend,
+  type PigpioGpio,
+  type PigpioLoader,
+  type PigpioModule,
+  type PigpioOptions,
+  pigpioLevel,
+} from './backends/pigpio.js';
+export { type BackendKind, DEFAULT_HARDWARE, type HardwareOptions, openBackend } from './backends/select.js';
+export { isLinear, type Shape, ShapedBackend, shapeDuty, shaped } from './backends/shaping.js';
 export { SimBackend } from './backends/sim.js';
+export { openSysfs, PI5_OVERLAY, RP1_PWM_CHANNELS, SysfsBackend, type SysfsOptions } from './backends/sysfs.js';
 export { DriverMetrics } from './driver-metrics.js';
 export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
 export { type LedDriverOptions, type RunningLedDriver, startLedDriver } from './led-driver.js';

@@ -12,6 +12,7 @@ import {
   type Logger,
   OFF,
   OFFLINE,
+  ONLINE,
   parseGravityPayload,
   type Topics,
 } from '@gravity-led/shared';
@@ -110,7 +111,9 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
       output.apply(dutyFromGravity(result.value), 'gravity', result.value.seq);
       watchdog.feed();
     } else if (topic === topics.gatewayStatus) {
-      manual.noteGatewayStatus(payload.toString() !== OFFLINE);
+      const status = payload.toString();
+      if (status !== ONLINE && status !== OFFLINE) return rejections.record(topic, 'bad-status', 'expected online or offline');
+      manual.noteGatewayStatus(status !== OFFLINE);
       if (payload.toString() === OFFLINE) output.apply(OFF, 'gateway-offline');
     } else if (topic === topics.gatewayClients) {
       const clients = parseClients(payload);

@@ -1,18 +1,26 @@
 /** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
 import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
 import { openBackend } from './backends/select.js';
+import { shaped } from './backends/shaping.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 
 await runService('led-driver', async (config, log) => {
   const secrets = loadSecrets(config);
-  const backend = await openBackend({
+  const hardware = await openBackend({
     kind: config.LED_BACKEND,
     pins: { right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN },
     log,
+    hardware: {
+      pwmFrequency: config.PWM_FREQUENCY,
+      pwmRange: config.PWM_RANGE,
+      sysfsRoot: config.LED_SYSFS_ROOT,
+      pwmChip: config.LED_PWM_CHIP,
+    },
     simFile: config.LED_SIM_FILE,
   });
+  const backend = shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
   const metrics = new DriverMetrics();
   const driver = startLedDriver({
     backend,
@@ -49,6 +57,8 @@ await runService('led-driver', async (config, log) => {
       right: config.LED_RIGHT_PIN,
       left: config.LED_LEFT_PIN,
       failsafeMs: config.FAILSAFE_TIMEOUT_MS,
+      gamma: config.LED_GAMMA,
+      deadband: config.LED_DEADBAND,
       metricsPort: metricsServer?.port ?? 0,
     },
     'led-driver ready',

@@ -44,6 +44,13 @@ const text = (doc: string, allowed: string, pattern: RegExp) =>
 
 const bcmPin = (doc: string, fallback: number) => whole(doc, fallback, 0, 27);
 
+const decimal = (doc: string, fallback: number, min: number, max: number) =>
+  variable(doc, `a number ${min}..${max}`, fallback, (raw) => {
+    if (!/^\d+(\.\d+)?$/.test(raw)) return undefined;
+    const n = Number(raw);
+    return n >= min && n <= max ? n : undefined;
+  });
+
 const MQTT_URL_PATTERN = /^(mqtts?|wss?):\/\/[^\s/?#]+(:\d{1,5})?(\/[^\s]*)?$/;
 
 /** Where generated secrets and the certificate live: `.data/` at the repository root unless DATA_DIR says otherwise. */
@@ -69,6 +76,12 @@ export const VARIABLES = {
   GATEWAY_TOKEN: text('secret the phone client must present', '16..256 characters from A-Z a-z 0-9 . _ ~ + / = -', /^[\w.~+/=-]{16,256}$/),
   GATEWAY_AUTH: oneOf('`none` turns authentication off (trusted LAN, legacy client)', 'token', ['token', 'none']),
   GATEWAY_MAX_CLIENTS: whole('simultaneous controllers; changeable at run time over MQTT', 1, 0, 1000),
+  GATEWAY_HEARTBEAT_MS: whole(
+    'how often each WebSocket client is pinged; one without a pong by the next ping is dropped',
+    10000,
+    100,
+    600000,
+  ),
   GATEWAY_MAX_RATE: whole('frames per second accepted from one controller; the excess is dropped, latest wins', 1000, 1, 100000),
   MQTT_URL: variable<string>(
     'broker used by gateway and led-driver',
@@ -102,6 +115,22 @@ export const VARIABLES = {
   ]),
   LED_RIGHT_PIN: bcmPin('BCM number of the green LED (tilt right, y > 0)', 18),
   LED_LEFT_PIN: bcmPin('BCM number of the red LED (tilt left, y < 0)', 5),
+  PWM_FREQUENCY: whole('PWM frequency in Hz of both LEDs (pigpio picks the nearest frequency it supports)', 800, 1, 40000),
+  PWM_RANGE: whole('pigpio only: PWM steps from off to fully on; duty 0..100 % is mapped onto 0..PWM_RANGE', 1000, 25, 40000),
+  LED_SYSFS_ROOT: variable('sysfs backend only: where the kernel PWM chips are', 'a folder path', '/sys/class/pwm', (raw) => raw),
+  LED_PWM_CHIP: variable(
+    'sysfs backend only: the PWM chip number (pwmchipN); `auto` = the first chip with 4 channels (the Pi 5 RP1)',
+    '`auto` or a whole number 0..63',
+    'auto' as 'auto' | number,
+    (raw) => (raw === 'auto' ? 'auto' : integer(raw, 0, 63)),
+  ),
+  LED_GAMMA: decimal(
+    'brightness curve: PWM duty = (duty/100)^LED_GAMMA; 1 = linear (the seed), about 2.2 looks even to the eye',
+    1,
+    0.1,
+    5,
+  ),
+  LED_DEADBAND: decimal('duties below this many percent drive the LED fully off (hides sensor jitter around level)', 0, 0, 50),
   LED_SIM_FILE: text(
     'simulated LEDs only: a file kept holding their current duty, e.g. for tests that look at the "hardware"',
     'a file path',

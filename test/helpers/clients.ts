@@ -63,8 +63,9 @@ export class WsClient {
     return waitFor(`a "${type}" frame`, () => this.frames.slice(from).find((f) => f.type === type && match(f)), timeoutMs);
   }
 
+  /** The close code, or minus the HTTP status when the handshake was refused (-401): that wins over the 1006 that follows. */
   closed(timeoutMs = 7000): Promise<number> {
-    return waitFor('the socket to close', () => this.closeCode ?? (this.unexpected ? -this.unexpected.status : undefined), timeoutMs);
+    return waitFor('the socket to close', () => (this.unexpected ? -this.unexpected.status : this.closeCode), timeoutMs);
   }
 
   close(): void {
@@ -107,6 +108,8 @@ export async function mosquittoPub(
   topic: string,
   message: string,
   auth?: { username: string; password: string },
+  /** Appended to the command line: `-q 1`, `--cafile ...`; a later `-p` overrides the port. */
+  extraArgs: readonly string[] = [],
 ): Promise<{ code: number; stderr: string }> {
   const { operatorUsername, operatorPassword } = system.secrets;
   const args = [
@@ -122,6 +125,7 @@ export async function mosquittoPub(
     topic,
     '-m',
     message,
+    ...extraArgs,
   ];
   try {
     const { stderr } = await run('mosquitto_pub', args, { timeout: 10_000 });

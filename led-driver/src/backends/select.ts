@@ -1,41 +1,74 @@
 /** Chooses the backend from LED_BACKEND; `auto` tries real GPIO and falls back to the simulation, saying why. */
 import type { Logger } from '@gravity-led/shared';
 import type { LedBackend, LedPins } from './backend.js';
+import { readBoardModel } from './board.js';
+import { loadPigpio, openPigpio, type PigpioLoader } from './pigpio.js';
 import { SimBackend } from './sim.js';
+import { openSysfs } from './sysfs.js';
 
 export type BackendKind = 'auto' | 'pigpio' | 'sysfs' | 'sim';
+
+/** Settings of the real backends; tests replace the pigpio module and the sysfs tree with fakes. */
+export interface HardwareOptions {
+  readonly pwmFrequency: number;
+  readonly pwmRange: number;
+  readonly sysfsRoot: string;
+  readonly pwmChip: 'auto' | number;
+  readonly loadPigpio: PigpioLoader;
+  readonly readModel: () => string | undefined;
+  /** How long the sysfs backend waits for the kernel to create or remove a channel. */
+  readonly sysfsSettleMs?: number;
+}
+
+export const DEFAULT_HARDWARE: HardwareOptions = {
+  pwmFrequency: 800,
+  pwmRange: 1000,
+  sysfsRoot: '/sys/class/pwm',
+  pwmChip: 'auto',
+  loadPigpio,
+  readModel: readBoardModel,
+};
 
 export interface BackendChoice {
   readonly kind: BackendKind;
   readonly pins: LedPins;
   readonly log: Logger;
+  readonly hardware?: Partial<HardwareOptions>;
   /** LED_SIM_FILE: where the simulated LEDs show their duty, if anywhere. */
   readonly simFile?: string | undefined;
 }
 
-type Opener = (pins: LedPins, log: Logger) => Promise<LedBackend>;
+type Opener = (pins: LedPins, options: HardwareOptions) => Promise<LedBackend>;
 
-/** Real hardware backends, tried in this order by `auto`. Each is loaded only when asked for. */
-const HARDWARE: Partial<Record<Exclude<BackendKind, 'auto' | 'sim'>, Opener>> = {};
+/** Real hardware backends, tried in this order by `auto`: pigpio (Pi 1-4), then kernel PWM (Pi 5). */
+const HARDWARE: Record<Exclude<BackendKind, 'auto' | 'sim'>, Opener> = {
+  pigpio: (pins, o) => openPigpio(pins, { frequency: o.pwmFrequency, range: o.pwmRange, load: o.loadPigpio, readModel: o.readModel }),
+  sysfs: (pins, o) =>
+    openSysfs(pins, {
+      root: o.sysfsRoot,
+      chip: o.pwmChip,
+      frequency: o.pwmFrequency,
+      ...(o.sysfsSettleMs === undefined ? {} : { settleMs: o.sysfsSettleMs }),
+    }),
+};
 
-export async function openBackend({ kind, pins, log, simFile }: BackendChoice): Promise<LedBackend> {
+export async function openBackend({ kind, pins, log, hardware, simFile }: BackendChoice): Promise<LedBackend> {
   if (kind === 'sim') return new SimBackend(simFile);
-  if (kind !== 'auto') {
-    const open = HARDWARE[kind];
-    if (!open) throw new Error(`LED_BACKEND=${kind} is not available in this build`);
-    return open(pins, log);
+  const options = { ...DEFAULT_HARDWARE, ...hardware };
+  if (pins.right === pins.left) {
+    throw new Error(`LED_RIGHT_PIN and LED_LEFT_PIN are both ${pins.right}: the two LEDs need two different pins`);
   }
+  if (kind !== 'auto') return HARDWARE[kind](pins, options);
   const reasons: string[] = [];
   for (const [name, open] of Object.entries(HARDWARE)) {
     try {
-      return await open(pins, log);
+      const backend = await open(pins, options);
+      if (reasons.length > 0) log.info({ tried: reasons }, `LED_BACKEND=auto: using ${name} (${reasons.join('; ')})`);
+      return backend;
     } catch (error) {
       reasons.push(`${name}: ${(error as Error).message}`);
     }
   }
-  log.info(
-    { tried: reasons },
-    `LED_BACKEND=auto: no GPIO available, using simulated LEDs${reasons.length ? ` (${reasons.join('; ')})` : ''}`,
-  );
+  log.info({ tried: reasons }, `LED_BACKEND=auto: no GPIO available, using simulated LEDs (${reasons.join('; ')})`);
   return new SimBackend(simFile);
 }

@@ -1,0 +1,76 @@
+/**
+ * A client that stops reading must not make the gateway queue state frames without bound. The WebSocket door is run
+ * in this process (a real HTTP server, real sockets, a real `ws` client whose socket is paused), so the test can read
+ * the server side's bufferedAmount; the MQTT side is not needed: states are handed to the door as the bridge would.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ControllerServer, MAX_BUFFERED_BYTES } from '@gravity-led/gateway';
+import { createLogger, type LedState } from '@gravity-led/shared';
+import { WsClient } from '../helpers/clients.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+describe('a slow client', () => {
+  let http: Server;
+  let door: ControllerServer;
+  let url: string;
+  const token = 'slow-client-test-token-0123456789';
+
+  before(async () => {
+    door = new ControllerServer({
+      auth: 'token',
+      token,
+      maxClients: 1,
+      maxRate: 1000,
+      log: createLogger('gateway', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+      publish: () => true,
+      isAvailable: () => true,
+      lastState: () => undefined,
+      onOccupancy: () => {},
+    });
+    http = createServer();
+    door.attach(http);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/?token=${token}`;
+  });
+
+  after(async () => {
+    door.close();
+    http.closeAllConnections();
+    await new Promise((resolve) => http.close(resolve));
+  });
+
+  it('gets at most about MAX_BUFFERED_BYTES queued, then the newest state once it reads again', async () => {
+    const client = WsClient.connect(url);
+    await client.opened;
+    await client.next('hello');
+    const [session] = [...(door as unknown as { sessions: Set<{ socket: { bufferedAmount: number } }> }).sessions];
+    assert.ok(session, 'the door holds the session');
+    // The client stops reading: the kernel's buffers fill, then whatever the gateway keeps sending waits in memory.
+    const raw = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+
+    const padding = 'x'.repeat(400);
+    let highest = 0;
+    const total = 100_000;
+    for (let i = 1; i <= total; i++) {
+      door.broadcastState({ left: 0, right: i % 100, reason: 'gravity', seq: i, ts: Date.now(), note: padding } as LedState);
+      if (i % 1000 === 0) {
+        highest = Math.max(highest, session.socket.bufferedAmount);
+        // Let the socket move what it can to the kernel, as it would between MQTT messages.
+        await sleep(1);
+      }
+    }
+    // 100,000 frames of ~500 bytes is ~50 MB offered; the kernel takes a few MB, the gateway holds back the rest.
+    assert.ok(highest > 0, 'the client never fell behind: the test did not test anything');
+    assert.ok(highest <= MAX_BUFFERED_BYTES + 1024, `bufferedAmount reached ${highest} bytes`);
+
+    raw.resume();
+    await waitFor('the newest state', () => client.frames.at(-1)?.seq === total, 30_000);
+    const received = client.frames.filter((f) => f.type === 'state').length;
+    assert.ok(received < total, `all ${received} frames were queued for the slow client`);
+    client.close();
+  });
+});

@@ -24,24 +24,26 @@ export async function runService(name: string, start: (config: Config, log: Logg
     throw error;
   }
   const log = createLogger(name, config);
-  let service: RunningService;
-  try {
-    service = await start(config, log);
-  } catch (error) {
-    log.fatal({ err: error }, `${name} could not start: ${(error as Error).message}`);
-    process.exit(1);
-  }
+  // Signals are caught from the first moment: one that arrives while the service is still starting (docker stop
+  // right after start, Ctrl+C during start-up) is honoured as soon as start-up has finished, never lost.
+  let service: RunningService | undefined;
+  let requested: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
+    if (!service) {
+      requested ??= signal;
+      return;
+    }
     stopping = true;
+    const running = service;
     log.info({ signal }, `${name} stopping`);
     const deadline = setTimeout(() => {
       log.error(`${name} did not stop within ${SHUTDOWN_DEADLINE_MS} ms, exiting anyway`);
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
-    service.stop().then(
+    running.stop().then(
       () => {
         log.info(`${name} stopped`);
         process.exit(0);
@@ -54,4 +56,11 @@ export async function runService(name: string, start: (config: Config, log: Logg
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    service = await start(config, log);
+  } catch (error) {
+    log.fatal({ err: error }, `${name} could not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  if (requested) stop(requested);
 }

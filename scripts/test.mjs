@@ -10,6 +10,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // Debian package -> a program it provides, as the tests call it.
 const TOOLS = {
   'mosquitto-clients': '/usr/bin/mosquitto_pub',
+  mosquitto: '/usr/sbin/mosquitto',
   chromium: '/usr/bin/chromium',
   'docker-compose': '/usr/bin/docker-compose',
   openssl: '/usr/bin/openssl',

@@ -1,0 +1,152 @@
+/**
+ * MQTT_URL really does accept "any MQTT 3.1.1/5 broker": gateway and led-driver run against Debian's Mosquitto,
+ * with a password file and an ACL, instead of the embedded broker. The data path, the retained state and the
+ * last will (the gateway killed -> LEDs off) must all work there too.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { WsClient } from '../helpers/clients.js';
+import { StateWatcher } from '../helpers/leds.js';
+import { freePort } from '../helpers/ports.js';
+import { TestSystem } from '../helpers/system.js';
+import { waitFor } from '../helpers/wait.js';
+
+const SERVICE = { username: 'gl-service', password: 'service-secret-123' };
+const OPERATOR = { username: 'gl-operator', password: 'operator-secret-123' };
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('with Mosquitto as the broker (MQTT_URL)', () => {
+  let dir: string;
+  let mosquitto: ChildProcess;
+  let mosquittoLog = '';
+  let port: number;
+  let system: TestSystem;
+  let operator: MqttClient;
+  let leds: StateWatcher;
+  const status = new Map<string, string>();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gravity-led-mosquitto-'));
+    port = await freePort();
+    const passwords = join(dir, 'passwords');
+    writeFileSync(passwords, '', { mode: 0o600 });
+    for (const account of [SERVICE, OPERATOR]) execFileSync('mosquitto_passwd', ['-b', passwords, account.username, account.password]);
+    writeFileSync(
+      join(dir, 'acl'),
+      [
+        `user ${SERVICE.username}`,
+        'topic readwrite gravity-led/#',
+        `user ${OPERATOR.username}`,
+        'topic read gravity-led/#',
+        'topic write gravity-led/gravity',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'mosquitto.conf'),
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous false',
+        `password_file ${passwords}`,
+        `acl_file ${join(dir, 'acl')}`,
+        'persistence false',
+        // Started as root (CI), Mosquitto would switch to its own user and then fail to read our 0600 files.
+        'user root',
+        '',
+      ].join('\n'),
+    );
+    mosquitto = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    mosquitto.stdout?.on('data', (c: Buffer) => {
+      mosquittoLog += c.toString();
+    });
+    mosquitto.stderr?.on('data', (c: Buffer) => {
+      mosquittoLog += c.toString();
+    });
+    await waitFor(
+      'mosquitto to listen',
+      async () => {
+        if (mosquitto.exitCode !== null) throw new Error(`mosquitto exited: ${mosquittoLog}`);
+        return portOpen(port);
+      },
+      15_000,
+    );
+
+    system = await TestSystem.start({
+      services: ['gateway', 'led-driver'],
+      env: {
+        MQTT_URL: `mqtt://127.0.0.1:${port}`,
+        MQTT_SERVICE_USERNAME: SERVICE.username,
+        MQTT_SERVICE_PASSWORD: SERVICE.password,
+        FAILSAFE_TIMEOUT_MS: '5000',
+      },
+    });
+    await system.service('gateway').waitForLog('connected to MQTT broker', 30_000);
+    await system.service('led-driver').waitForLog('connected to MQTT broker', 30_000);
+
+    operator = mqtt.connect(`mqtt://127.0.0.1:${port}`, { ...OPERATOR, reconnectPeriod: 0 });
+    await new Promise<void>((resolve, reject) => operator.once('connect', () => resolve()).once('error', reject));
+    operator.on('message', (topic, payload) => {
+      if (topic.endsWith('/status')) status.set(topic, payload.toString());
+    });
+    operator.subscribe(['gravity-led/gateway/status', 'gravity-led/led-driver/status']);
+    leds = new StateWatcher(operator);
+  });
+
+  after(async () => {
+    operator?.end(true);
+    await system?.stop();
+    mosquitto?.kill('SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('both services announce themselves online, retained', async () => {
+    await waitFor(
+      'both statuses online',
+      () => status.get('gravity-led/gateway/status') === 'online' && status.get('gravity-led/led-driver/status') === 'online',
+    );
+  });
+
+  it('a phone frame drives the LEDs and the state comes back to the phone and to MQTT tools', async () => {
+    const client = await WsClient.controller(system);
+    client.send('0 50 86.6');
+    const frame = await client.next('state', (f) => f.right === 50, 10_000);
+    assert.equal(frame.left, 0);
+    await leds.until('right = 50 on the state topic', (s) => s.right === 50 && s.left === 0);
+    client.close();
+    await client.closed();
+  });
+
+  it('the operator injects a value by hand, as with the embedded broker', async () => {
+    await new Promise<void>((resolve, reject) =>
+      operator.publish('gravity-led/gravity', '0 -40 91.6', { qos: 1 }, (error) => (error ? reject(error) : resolve())),
+    );
+    await leds.until('left = 40', (s) => s.left === 40 && s.right === 0);
+  });
+
+  it("Mosquitto delivers the gateway's last will when it is killed, and the led-driver turns both LEDs off", async () => {
+    const client = await WsClient.controller(system);
+    client.send('0 30 95.4');
+    await leds.until('right = 30', (s) => s.right === 30);
+    system.service('gateway').kill('SIGKILL');
+    // Mosquitto sends the will once it notices the dead TCP connection: at once for a closed socket.
+    const off = await leds.until('both off', (s) => s.left === 0 && s.right === 0, 15_000);
+    assert.match(off.reason, /gateway-offline|controller-left/);
+    await waitFor('the gateway status to read offline', () => status.get('gravity-led/gateway/status') === 'offline', 15_000);
+  });
+});

@@ -4,13 +4,16 @@
  * the page served under a LAN host name over https (a secure context) and over plain http (the https guidance).
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { CERTIFICATE_FILE } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { launchChromium, selfSignedCertificate, setMotion } from '../helpers/browser.js';
+import { launchChromium, setMotion } from '../helpers/browser.js';
 import { operatorClient, WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
 import { ROOT, TestSystem } from '../helpers/system.js';
@@ -34,16 +37,12 @@ describe('phone page and live view in Chromium', () => {
   let browser: Browser;
   let mqtt: MqttClient;
   let leds: StateWatcher;
-  let certDir: string;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
 
   before(async () => {
-    const cert = selfSignedCertificate('pi.test');
-    certDir = dirname(cert.certFile);
-    system = await TestSystem.start({
-      env: { GATEWAY_HTTPS_PORT: 'auto', TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile },
-    });
+    // The certificate the gateway generates itself, naming the host a phone uses (PUBLIC_HOSTS), as on a real LAN.
+    system = await TestSystem.start({ env: { GATEWAY_HTTPS_PORT: 'auto', PUBLIC_HOSTS: 'pi.test' } });
     mqtt = await operatorClient(system);
     leds = new StateWatcher(mqtt);
     browser = await launchChromium(['--host-resolver-rules=MAP pi.test 127.0.0.1']);
@@ -59,7 +58,6 @@ describe('phone page and live view in Chromium', () => {
     await browser?.close();
     mqtt?.end(true);
     await system?.stop();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
 
   /** A fresh browser profile (own storage), sized like a phone. */
@@ -277,6 +275,14 @@ describe('phone page and live view in Chromium', () => {
     const page = await openPage(`https://pi.test:${system.ports.gatewayHttps}/#token=${encodeURIComponent(token())}`);
     assert.equal(await page.evaluate(() => window.isSecureContext), true);
     assert.equal(await page.evaluate(() => location.hostname), 'pi.test');
+    // What the browser got is the certificate generated in DATA_DIR, and it names pi.test.
+    const served = await servedCertificate(system.ports.gatewayHttps, 'pi.test');
+    const generated = new X509Certificate(
+      /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(readFileSync(join(system.dataDir, CERTIFICATE_FILE), 'utf8'))?.[0] ??
+        '',
+    );
+    assert.equal(served.fingerprint256, generated.fingerprint256);
+    assert.match(generated.subjectAltName ?? '', /DNS:pi\.test/);
     await statusIs(page, 'ready');
     assert.equal(await page.locator('#insecure').isHidden(), true);
     await page.locator('#start').click();
@@ -385,3 +391,16 @@ describe('gateway: gravity to viewers', () => {
     controller.close();
   });
 });
+
+/** The certificate a TLS server presents for `servername`, read with Node's own TLS client. */
+function servedCertificate(port: number, servername: string): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+      const raw = socket.getPeerX509Certificate();
+      socket.destroy();
+      if (raw) resolve(raw);
+      else reject(new Error('no certificate presented'));
+    });
+    socket.once('error', reject);
+  });
+}

@@ -2,10 +2,6 @@
  * Real headless Chromium (Debian's `chromium`) through playwright-core, and a fake motion sensor inside a page that
  * fires `devicemotion` events at 60 Hz as a phone's sensor would, so the page's own listener does the rest.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM_ARGS = [
@@ -48,33 +44,4 @@ export async function setMotion(page: Page, motion: Motion | null): Promise<void
     }, 16);
     w.fakeSensor = sensor;
   }, motion);
-}
-
-/** A self-signed certificate for `host`, made by the system's openssl in a temporary directory. */
-export function selfSignedCertificate(host: string): { certFile: string; keyFile: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'gravity-led-cert-'));
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${host}`,
-      '-addext',
-      `subjectAltName=DNS:${host}`,
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { certFile, keyFile, cert: readFileSync(certFile, 'utf8') };
 }

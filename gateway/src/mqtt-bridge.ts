@@ -41,6 +41,8 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
   private driverOnline = false;
   private available = false;
   lastState: LedState | undefined;
+  /** Invalid capacity values received, logged in full only the first time. */
+  private badMaxClients = 0;
   private occupancy: string | undefined;
 
   constructor(
@@ -85,7 +87,13 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     } else if (topic === this.topics.maxClientsSet) {
       const n = parseMaxClients(payload);
       if (n === undefined) {
-        this.log.warn({ topic, payload: payload.toString('utf8', 0, 32) }, `ignored: expected a whole number 0..${MAX_CLIENTS_LIMIT}`);
+        // The first bad value is a warning; a flood of them must not become a flood of log lines.
+        this.badMaxClients++;
+        const level = this.badMaxClients === 1 ? 'warn' : 'debug';
+        this.log[level](
+          { topic, payload: payload.toString('utf8', 0, 32), count: this.badMaxClients },
+          `ignored: expected a whole number 0..${MAX_CLIENTS_LIMIT}`,
+        );
       } else {
         this.emit('max-clients', n);
       }

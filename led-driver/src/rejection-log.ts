@@ -18,7 +18,7 @@ export class RejectionLog {
     const total = (this.totals.get(key) ?? 0) + 1;
     this.totals.set(key, total);
     if (total === 1) {
-      this.log.warn({ topic, kind }, `ignored a bad payload: ${message} (further ones of this kind are counted, not logged)`);
+      this.log.warn({ topic, kind }, `ignored a payload: ${message} (further ones of this kind are counted, not logged)`);
       return;
     }
     this.sinceSummary.set(key, (this.sinceSummary.get(key) ?? 0) + 1);
@@ -28,7 +28,7 @@ export class RejectionLog {
   private summarise(): void {
     this.timer = undefined;
     if (this.sinceSummary.size === 0) return;
-    this.log.warn({ ignored: Object.fromEntries(this.sinceSummary) }, 'bad payloads ignored in the last minute');
+    this.log.warn({ ignored: Object.fromEntries(this.sinceSummary) }, 'payloads ignored in the last minute');
     this.sinceSummary = new Map();
   }
 

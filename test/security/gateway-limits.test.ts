@@ -111,6 +111,13 @@ describe('gateway limits', () => {
     // Still 0: the next good value is the first change the gateway announces.
     await setCapacity('1');
     await occupancy(0, 1);
+    // Logged once as a warning, the rest counted at debug level: a flood of bad values is no flood of log lines.
+    const ignored = system.service('gateway').lines.filter((l) => l.msg.startsWith('ignored: expected a whole number'));
+    assert.deepEqual(
+      ignored.map((l) => l.level),
+      [40, 20, 20, 20, 20, 20, 20, 20],
+    );
+    assert.equal(ignored.at(-1)?.count, 8);
     const announced = sub.lines.filter((l) => l.startsWith(`${CLIENTS} `)).map((l) => JSON.parse(l.slice(CLIENTS.length + 1)).maxClients);
     const afterZero = announced.slice(announced.lastIndexOf(0));
     assert.deepEqual([...new Set(afterZero)], [0, 1], 'no other capacity was ever announced');

@@ -139,7 +139,7 @@ describe('led-driver fuzz over MQTT', () => {
 
   it('each kind of refusal is logged once per topic, not once per message', async () => {
     await sleep(100);
-    const refusals = system.service('led-driver').lines.filter((l) => l.msg.startsWith('ignored a bad payload'));
+    const refusals = system.service('led-driver').lines.filter((l) => l.msg.startsWith('ignored a payload'));
     const perKind = new Map<string, number>();
     for (const line of refusals) {
       const key = `${line.topic} ${line.kind}`;

@@ -7,11 +7,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, loadSecrets, loadTlsCredentials, ONLINE, type Secrets, type Topics, topicsFor } from '@gravity-led/shared';
+import {
+  freePort,
+  loadConfig,
+  loadSecrets,
+  loadTlsCredentials,
+  ONLINE,
+  portAccepts,
+  type Secrets,
+  type Topics,
+  topicsFor,
+} from '@gravity-led/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,18 +29,6 @@ export type ServiceName = (typeof SERVICES)[number];
 /** How often readiness is polled: fine enough for start-up times in the hundreds of milliseconds. */
 const POLL_MS = 5;
 const READY_TIMEOUT_MS = 20_000;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -123,17 +120,6 @@ export class ServiceChild {
     await exited;
     clearTimeout(timer);
   }
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function httpOk(url: string): Promise<boolean> {

@@ -3,31 +3,19 @@
  * `npm start -w <service>` runs it. Prints where to point the phone and the MQTT tools; Ctrl+C stops all three.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type Config, ConfigError, loadConfig, loadSecrets, loadTlsCredentials } from '@gravity-led/shared';
+import { type Config, ConfigError, loadConfig, loadSecrets, loadTlsCredentials, portAccepts } from '@gravity-led/shared';
 import { printBanner } from './banner.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVICES = ['broker', 'gateway', 'led-driver'] as const;
 type ServiceName = (typeof SERVICES)[number];
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 async function waitForPort(port: number, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before listening on port ${port}`);
-    if (await portOpen(port)) return;
+    if (await portAccepts(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`not listening on port ${port} after ${timeoutMs} ms`);

@@ -43,7 +43,7 @@ if (missing.length > 0) {
 }
 
 step('build (tsc -b)', 'npx', ['tsc', '-b']);
-step('format and lint (biome)', 'npx', ['biome', 'ci', '.']);
+step('format and lint (biome)', 'npx', ['biome', 'ci', '--error-on-warnings', '.']);
 
 function testFiles(dir) {
   if (!existsSync(dir)) return [];

@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
+import { listen } from '@gravity-led/shared';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 
 /** What a listener hands each new connection to: the broker (behind the packet-size guard). */
@@ -14,17 +15,6 @@ export interface Listener {
   readonly name: string;
   readonly port: number;
   close(): Promise<void>;
-}
-
-function listen(server: Server, port: number, host: string | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
-    });
-  });
 }
 
 function closeServer(server: Server): Promise<void> {

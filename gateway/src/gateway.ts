@@ -1,8 +1,7 @@
 /** The gateway assembled: MQTT bridge, HTTP and HTTPS servers, and the WebSocket controller server on both. */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { Account, Logger, Topics } from '@gravity-led/shared';
+import { type Account, type Logger, listen, type Topics } from '@gravity-led/shared';
 import type { AuthMode } from './auth.js';
 import { ControllerServer } from './controller-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
@@ -33,16 +32,6 @@ export interface RunningGateway {
   readonly bridge: MqttBridge;
   readonly metrics: GatewayMetrics;
   close(): Promise<void>;
-}
-
-function listen(server: Server, port: number, host: string | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 /**

@@ -6,6 +6,7 @@ export * from './led-state.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './mqtt-connection.js';
+export * from './net.js';
 export * from './phone-links.js';
 export * from './secrets.js';
 export * from './service-main.js';

@@ -6,30 +6,18 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, portAccepts } from '../helpers/ports.js';
 import { TestSystem } from '../helpers/system.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SERVICE = { username: 'gl-service', password: 'service-secret-123' };
 const OPERATOR = { username: 'gl-operator', password: 'operator-secret-123' };
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('with Mosquitto as the broker (MQTT_URL)', () => {
   let dir: string;
@@ -82,7 +70,7 @@ describe('with Mosquitto as the broker (MQTT_URL)', () => {
       'mosquitto to listen',
       async () => {
         if (mosquitto.exitCode !== null) throw new Error(`mosquitto exited: ${mosquittoLog}`);
-        return portOpen(port);
+        return portAccepts(port);
       },
       15_000,
     );

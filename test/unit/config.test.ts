@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, DEFAULT_DATA_DIR, loadConfig, VARIABLES } from '@gravity-led/shared';
+import { ROOT } from '../helpers/system.js';
 
 describe('configuration', () => {
   it('has the interface defaults', () => {
@@ -76,5 +79,14 @@ describe('configuration', () => {
       assert.ok(spec.doc.length > 5, name);
       assert.ok(spec.allowed.length > 2, name);
     }
+  });
+
+  it("README's configuration table has a row for every variable, and names no variable that does not exist", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
+    const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+    const documented = new Set(rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1])));
+    for (const name of Object.keys(VARIABLES)) assert.ok(documented.has(name), `README lacks ${name}`);
+    for (const name of documented) assert.ok(name !== undefined && name in VARIABLES, `README documents unknown ${name}`);
   });
 });

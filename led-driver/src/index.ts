@@ -1,4 +1,4 @@
-export type { LedBackend, LedPins } from './backends/backend.js';
+export { dutySteps, type LedBackend, type LedPins } from './backends/backend.js';
 export { readBoardModel } from './backends/board.js';
 export {
   loadPigpio,
@@ -8,7 +8,6 @@ export {
   type PigpioLoader,
   type PigpioModule,
   type PigpioOptions,
-  pigpioLevel,
 } from './backends/pigpio.js';
 export { type BackendKind, DEFAULT_HARDWARE, type HardwareOptions, openBackend } from './backends/select.js';
 export { isLinear, type Shape, ShapedBackend, shapeDuty, shaped } from './backends/shaping.js';

@@ -114,7 +114,7 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
       const status = payload.toString();
       if (status !== ONLINE && status !== OFFLINE) return rejections.record(topic, 'bad-status', 'expected online or offline');
       manual.noteGatewayStatus(status !== OFFLINE);
-      if (payload.toString() === OFFLINE) output.apply(OFF, 'gateway-offline');
+      if (status === OFFLINE) output.apply(OFF, 'gateway-offline');
     } else if (topic === topics.gatewayClients) {
       const clients = parseClients(payload);
       if (clients === undefined) return rejections.record(topic, 'bad-shape', 'expected {"clients": n, ...}');

@@ -1,7 +1,7 @@
 /** The pigpio backend against a fake of the pigpio module: every call, its arguments and its order. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { openBackend, openPigpio, pigpioLevel } from '@gravity-led/led-driver';
+import { dutySteps, openBackend, openPigpio } from '@gravity-led/led-driver';
 import { captureLog } from '../helpers/capture-log.js';
 import { fakePigpio } from '../helpers/fake-pigpio.js';
 
@@ -43,11 +43,11 @@ describe('pigpio backend', () => {
       ['pwmWrite', 13, 255],
     ]);
     assert.deepEqual(
-      [0, 0.05, 0.06, 12.34, 50, 99.95, 100].map((d) => pigpioLevel(d, 1000)),
+      [0, 0.05, 0.06, 12.34, 50, 99.95, 100].map((d) => dutySteps(d, 1000)),
       [0, 1, 1, 123, 500, 1000, 1000],
     );
-    assert.equal(pigpioLevel(150, 1000), 1000, 'never beyond the range');
-    assert.equal(pigpioLevel(-5, 1000), 0);
+    assert.equal(dutySteps(150, 1000), 1000, 'never beyond the range');
+    assert.equal(dutySteps(-5, 1000), 0);
   });
 
   it('on close drives both pins low, then terminates the library, once', async () => {

@@ -16,3 +16,12 @@ export interface LedBackend {
   /** Both LEDs off, then the hardware released. Called once, at shutdown. */
   close(): Promise<void>;
 }
+
+/**
+ * A duty in percent as a whole number of hardware steps out of `steps` (pigpio's PWM range, the kernel PWM's period
+ * in ns), clamped to 0..steps and rounded to the nearest step: the one mapping every real backend uses.
+ */
+export function dutySteps(percent: number, steps: number): number {
+  const clamped = Math.min(100, Math.max(0, percent));
+  return Math.round((clamped / 100) * steps);
+}

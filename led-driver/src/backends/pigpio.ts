@@ -3,7 +3,7 @@
  * `pigpio` is an optional dependency, imported only when this backend is asked for, so `npm install` works anywhere.
  */
 import type { Duty } from '@gravity-led/shared';
-import type { LedBackend, LedPins } from './backend.js';
+import { dutySteps, type LedBackend, type LedPins } from './backend.js';
 
 /** The part of pigpio's Gpio class we use. */
 export interface PigpioGpio {
@@ -69,12 +69,6 @@ export const loadPigpio: PigpioLoader = async () => {
   return (imported.default ?? imported) as PigpioModule;
 };
 
-/** Maps a duty in percent onto pigpio's 0..range, to the nearest step. */
-export function pigpioLevel(percent: number, range: number): number {
-  const clamped = Math.min(100, Math.max(0, percent));
-  return Math.round((clamped / 100) * range);
-}
-
 export class PigpioBackend implements LedBackend {
   readonly name = 'pigpio';
   private closed = false;
@@ -88,8 +82,8 @@ export class PigpioBackend implements LedBackend {
 
   write(duty: Duty): void {
     if (this.closed) throw new Error('pigpio backend is closed');
-    this.right.pwmWrite(pigpioLevel(duty.right, this.range));
-    this.left.pwmWrite(pigpioLevel(duty.left, this.range));
+    this.right.pwmWrite(dutySteps(duty.right, this.range));
+    this.left.pwmWrite(dutySteps(duty.left, this.range));
   }
 
   /** Both pins driven low (which also stops their PWM), then the library released: in that order, once. */

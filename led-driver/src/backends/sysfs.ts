@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duty } from '@gravity-led/shared';
-import type { LedBackend, LedPins } from './backend.js';
+import { dutySteps, type LedBackend, type LedPins } from './backend.js';
 
 /** RP1 PWM0 channel of each GPIO that has one (GPIO 12, 13 with ALT0; 18, 19 with ALT3). */
 export const RP1_PWM_CHANNELS: Readonly<Record<number, number>> = { 12: 0, 13: 1, 18: 2, 19: 3 };
@@ -81,8 +81,7 @@ class Channel {
   }
 
   duty(percent: number): void {
-    const clamped = Math.min(100, Math.max(0, percent));
-    this.set('duty_cycle', Math.round((clamped / 100) * this.period));
+    this.set('duty_cycle', dutySteps(percent, this.period));
   }
 }
 

@@ -8,10 +8,8 @@ import type { Gravity, LedState, Logger } from '@gravity-led/shared';
 import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
-import { type Role, Session, type SessionHost } from './session.js';
-
-/** Frames over 1 KiB close the socket with 1009 (ws does this for us at maxPayload). */
-export const MAX_FRAME_BYTES = 1024;
+import { CloseCode, CloseReason, encodeServerFrame, type HelloFrame, MAX_FRAME_BYTES, type Role, type ServerFrame } from './protocol.js';
+import { Session, type SessionHost } from './session.js';
 /**
  * Connections that have not authenticated yet (each may wait up to AUTH_TIMEOUT_MS for its auth frame). Beyond
  * this many, new ones without a token are refused with HTTP 503, so a flood of idle sockets cannot pile up.
@@ -144,7 +142,7 @@ export class ControllerServer implements SessionHost {
     }
     if (this.controllers.length >= this.maxClients) {
       session.log.info({ maxClients: this.maxClients }, 'refused a controller: device in use');
-      session.close(1013, 'device in use: the maximum number of controllers is connected');
+      session.close(CloseCode.TryAgainLater, CloseReason.DeviceInUse);
       return false;
     }
     this.controllers.push(session);
@@ -171,12 +169,13 @@ export class ControllerServer implements SessionHost {
 
   /** The live view's tilt vector: only values that were published, so viewers see what the LEDs were given. */
   private broadcastGravity(gravity: Gravity): void {
-    const frame = JSON.stringify({ type: 'gravity', x: gravity.x, y: gravity.y, z: gravity.z });
+    const frame = encodeServerFrame({ type: 'gravity', x: gravity.x, y: gravity.y, z: gravity.z });
     for (const viewer of this.viewers) viewer.sendDroppable(frame);
   }
 
-  hello(session: Session): Record<string, unknown> {
+  hello(session: Session): HelloFrame {
     return {
+      type: 'hello',
       role: session.role,
       available: this.available,
       controllers: this.controllers.length,
@@ -189,7 +188,7 @@ export class ControllerServer implements SessionHost {
     this.maxClients = n;
     this.options.log.info({ maxClients: n }, 'capacity changed');
     const extra = this.controllers.slice(n);
-    for (const session of extra.reverse()) session.close(1013, 'device in use: capacity lowered by the operator');
+    for (const session of extra.reverse()) session.close(CloseCode.TryAgainLater, CloseReason.CapacityLowered);
     this.options.onOccupancy(this.controllers.length, this.maxClients);
   }
 
@@ -198,10 +197,10 @@ export class ControllerServer implements SessionHost {
   }
 
   broadcastAvailability(available: boolean): void {
-    const message = available
+    const frame: ServerFrame = available
       ? { type: 'available' }
       : { type: 'unavailable', reason: 'the LED driver or the MQTT broker is not reachable' };
-    for (const session of this.sessions) if (session.authenticated) session.sendJson(message);
+    for (const session of this.sessions) if (session.authenticated) session.send(frame);
   }
 
   private checkAlive(): void {
@@ -219,7 +218,7 @@ export class ControllerServer implements SessionHost {
   close(): void {
     clearInterval(this.heartbeat);
     this.viewerFeed.cancel();
-    for (const session of this.sessions) session.close(1001, 'gateway shutting down');
+    for (const session of this.sessions) session.close(CloseCode.GoingAway, CloseReason.ShuttingDown);
     this.wss.close();
   }
 }

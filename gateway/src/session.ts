@@ -12,11 +12,9 @@ import {
   parseGravityText,
 } from '@gravity-led/shared';
 import type { RawData, WebSocket } from 'ws';
-import { AUTH_TIMEOUT_MS, authFrameToken, tokenMatches } from './auth.js';
+import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
-
-/** A controller drives the LEDs; a viewer only watches (the live view), and does not take a controller's place. */
-export type Role = 'controller' | 'viewer';
+import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type HelloFrame, type Role, type ServerFrame } from './protocol.js';
 
 /** Past this many bytes waiting toward a slow client, state frames are held back and only the newest is sent later. */
 export const MAX_BUFFERED_BYTES = 64 * 1024;
@@ -30,7 +28,7 @@ export interface SessionHost {
   readonly available: boolean;
   readonly lastState: LedState | undefined;
   readonly maxRate: number;
-  hello(session: Session): Record<string, unknown>;
+  hello(session: Session): HelloFrame;
   release(session: Session): void;
   readonly log: Logger;
   /** Told of every frame's outcome, for metrics. */
@@ -76,13 +74,13 @@ export class Session {
       this.authenticated = true;
       this.start();
     } else {
-      this.authTimer = setTimeout(() => socket.close(1008, 'authentication required'), AUTH_TIMEOUT_MS);
+      this.authTimer = setTimeout(() => socket.close(CloseCode.PolicyViolation, CloseReason.AuthenticationRequired), AUTH_TIMEOUT_MS);
     }
   }
 
   private start(): void {
     if (!this.host.admit(this)) return;
-    this.sendJson({ type: 'hello', ...this.host.hello(this) });
+    this.send(this.host.hello(this));
     const state = this.host.lastState;
     if (state) this.sendState(state);
   }
@@ -126,7 +124,7 @@ export class Session {
     const token = isBinary ? undefined : parseAuth(asBytes(data).toString('utf8'));
     if (token === undefined || this.host.token === undefined || !tokenMatches(token, this.host.token)) {
       this.log.info({ wrongToken: token !== undefined }, 'refused: no valid auth frame');
-      this.socket.close(1008, token === undefined ? 'authentication required' : 'wrong token');
+      this.socket.close(CloseCode.PolicyViolation, token === undefined ? CloseReason.AuthenticationRequired : CloseReason.WrongToken);
       return;
     }
     clearTimeout(this.authTimer);
@@ -140,19 +138,19 @@ export class Session {
     } else if (!this.toldDropping) {
       // Once per outage, not once per frame: a phone streaming at 60 Hz must not get 60 notices a second.
       this.toldDropping = true;
-      this.sendJson({ type: 'unavailable', reason: 'broker unreachable: values are dropped, not queued' });
+      this.send({ type: 'unavailable', reason: 'broker unreachable: values are dropped, not queued' });
     }
   }
 
   private reject(message: string, reason = 'refused'): void {
     this.rejected++;
     this.host.frameRejected?.(reason);
-    this.sendJson({ type: 'error', reason, message });
+    this.send({ type: 'error', reason, message });
   }
 
-  sendJson(message: Record<string, unknown>): void {
+  send(frame: ServerFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(JSON.stringify(message));
+    this.socket.send(encodeServerFrame(frame));
   }
 
   /** A frame that the next one supersedes (the live view's gravity): a slow client simply misses some. */
@@ -163,7 +161,7 @@ export class Session {
 
   /** State frames to a slow client: never queue more than MAX_BUFFERED_BYTES, keep only the newest one waiting. */
   sendState(state: LedState): void {
-    const frame = JSON.stringify({ type: 'state', ...state });
+    const frame = encodeServerFrame({ type: 'state', ...state });
     if (this.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
       if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
       return;
@@ -183,7 +181,7 @@ export class Session {
     this.heldState = undefined;
   }
 
-  close(code: number, reason: string): void {
+  close(code: CloseCode, reason: string): void {
     this.socket.close(code, reason);
   }
 

@@ -9,7 +9,8 @@ import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
 import { CloseCode, CloseReason, encodeServerFrame, type HelloFrame, MAX_FRAME_BYTES, type Role, type ServerFrame } from './protocol.js';
-import { Session, type SessionHost } from './session.js';
+import { type FrameMetrics, Session, type SessionHost } from './session.js';
+
 /**
  * Connections that have not authenticated yet (each may wait up to AUTH_TIMEOUT_MS for its auth frame). Beyond
  * this many, new ones without a token are refused with HTTP 503, so a flood of idle sockets cannot pile up.
@@ -28,17 +29,16 @@ export interface ControllerServerOptions {
   /** Ping interval; HEARTBEAT_MS unless configured (GATEWAY_HEARTBEAT_MS). */
   readonly heartbeatMs?: number;
   readonly log: Logger;
+  /** Told of every frame's outcome; handed to every session as it is. */
+  readonly metrics?: FrameMetrics;
   publish(gravity: Gravity, receivedAt?: number): boolean;
-  /** Told of every frame's outcome, for metrics. */
-  frameAccepted?(): void;
-  frameRejected?(reason: string): void;
   readonly isAvailable: () => boolean;
   readonly lastState: () => LedState | undefined;
   /** Told whenever the number of controllers or the capacity changes. */
   onOccupancy(controllers: number, maxClients: number): void;
 }
 
-export class ControllerServer implements SessionHost {
+export class ControllerServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   private readonly sessions = new Set<Session>();
   /** Admitted controllers, oldest first, so that lowering the capacity closes the newest. */
@@ -51,40 +51,31 @@ export class ControllerServer implements SessionHost {
   /** Wrong tokens at the handshake: the first is a warning, later ones are counted, so guessing is not a log flood. */
   private wrongTokens = 0;
 
+  /** What every session is given: the settings it needs and the three calls it makes back. */
+  private readonly host: SessionHost;
+
   constructor(private readonly options: ControllerServerOptions) {
     this.maxClients = options.maxClients;
-    this.heartbeat = setInterval(() => this.checkAlive(), options.heartbeatMs ?? HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => {
+      for (const session of this.sessions) session.heartbeat();
+    }, options.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeat.unref();
+    this.host = {
+      token: options.auth === 'token' ? options.token : undefined,
+      maxRate: options.maxRate,
+      log: options.log,
+      metrics: options.metrics,
+      admit: (session) => this.admit(session),
+      publish: (gravity, receivedAt) => this.publish(gravity, receivedAt),
+      release: (session) => this.release(session),
+    };
   }
 
-  get token(): string | undefined {
-    return this.options.auth === 'token' ? this.options.token : undefined;
-  }
-  get maxRate(): number {
-    return this.options.maxRate;
-  }
-  get available(): boolean {
-    return this.options.isAvailable();
-  }
-  get lastState(): LedState | undefined {
-    return this.options.lastState();
-  }
   get controllerCount(): number {
     return this.controllers.length;
   }
   get viewerCount(): number {
-    let n = 0;
-    for (const session of this.sessions) if (session.role === 'viewer' && session.authenticated) n++;
-    return n;
-  }
-  get log(): Logger {
-    return this.options.log;
-  }
-  frameAccepted(): void {
-    this.options.frameAccepted?.();
-  }
-  frameRejected(reason: string): void {
-    this.options.frameRejected?.(reason);
+    return this.viewers.size;
   }
 
   /** Routes WebSocket upgrades of an HTTP(S) server here. */
@@ -123,7 +114,7 @@ export class ControllerServer implements SessionHost {
     }
     const role: Role = url.searchParams.get('role') === 'viewer' ? 'viewer' : 'controller';
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, role, this, authenticated);
+      const session = new Session(ws, role, this.host, authenticated);
       this.sessions.add(session);
       session.log.debug({ role, remote: req.socket.remoteAddress }, 'connection opened');
     });
@@ -135,23 +126,25 @@ export class ControllerServer implements SessionHost {
     return n;
   }
 
-  admit(session: Session): boolean {
+  /** An authenticated session: a viewer always gets in, a controller only while there is a place; then hello and the last state. */
+  private admit(session: Session): void {
     if (session.role === 'viewer') {
       this.viewers.add(session);
-      return true;
-    }
-    if (this.controllers.length >= this.maxClients) {
+    } else if (this.controllers.length >= this.maxClients) {
       session.log.info({ maxClients: this.maxClients }, 'refused a controller: device in use');
       session.close(CloseCode.TryAgainLater, CloseReason.DeviceInUse);
-      return false;
+      return;
+    } else {
+      this.controllers.push(session);
+      session.log.info({ controllers: this.controllers.length }, 'controller connected');
+      this.options.onOccupancy(this.controllers.length, this.maxClients);
     }
-    this.controllers.push(session);
-    session.log.info({ controllers: this.controllers.length }, 'controller connected');
-    this.options.onOccupancy(this.controllers.length, this.maxClients);
-    return true;
+    session.send(this.hello(session.role));
+    const state = this.options.lastState();
+    if (state) session.sendState(state);
   }
 
-  release(session: Session): void {
+  private release(session: Session): void {
     this.sessions.delete(session);
     this.viewers.delete(session);
     const index = this.controllers.indexOf(session);
@@ -161,7 +154,7 @@ export class ControllerServer implements SessionHost {
     this.options.onOccupancy(this.controllers.length, this.maxClients);
   }
 
-  publish(gravity: Gravity, receivedAt?: number): boolean {
+  private publish(gravity: Gravity, receivedAt?: number): boolean {
     const published = this.options.publish(gravity, receivedAt);
     if (published && this.viewers.size > 0) this.viewerFeed.push(gravity);
     return published;
@@ -173,11 +166,11 @@ export class ControllerServer implements SessionHost {
     for (const viewer of this.viewers) viewer.sendDroppable(frame);
   }
 
-  hello(session: Session): HelloFrame {
+  private hello(role: Role): HelloFrame {
     return {
       type: 'hello',
-      role: session.role,
-      available: this.available,
+      role,
+      available: this.options.isAvailable(),
       controllers: this.controllers.length,
       maxClients: this.maxClients,
     };
@@ -201,17 +194,6 @@ export class ControllerServer implements SessionHost {
       ? { type: 'available' }
       : { type: 'unavailable', reason: 'the LED driver or the MQTT broker is not reachable' };
     for (const session of this.sessions) if (session.authenticated) session.send(frame);
-  }
-
-  private checkAlive(): void {
-    for (const session of this.sessions) {
-      if (!session.alive) {
-        session.socket.terminate();
-        continue;
-      }
-      session.alive = false;
-      session.socket.ping();
-    }
   }
 
   /** Closes every connection with 1001 (going away) and stops accepting. */

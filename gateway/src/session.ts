@@ -14,26 +14,31 @@ import {
 import type { RawData, WebSocket } from 'ws';
 import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
-import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type HelloFrame, type Role, type ServerFrame } from './protocol.js';
+import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 
 /** Past this many bytes waiting toward a slow client, state frames are held back and only the newest is sent later. */
 export const MAX_BUFFERED_BYTES = 64 * 1024;
 
+/** Told of every frame's outcome, for metrics (GatewayMetrics). */
+export interface FrameMetrics {
+  frameAccepted(): void;
+  frameRejected(reason: string): void;
+}
+
+/** What a session needs of the server that holds it. */
 export interface SessionHost {
+  /** The token a first-frame auth must match; undefined when authentication is off. */
   readonly token: string | undefined;
-  /** Called once the client is authenticated; returns false when it was refused (capacity), having closed it. */
-  admit(session: Session): boolean;
+  /** Frames per second forwarded from one controller (GATEWAY_MAX_RATE). */
+  readonly maxRate: number;
+  readonly log: Logger;
+  readonly metrics: FrameMetrics | undefined;
+  /** Called once the client is authenticated: the host greets it (hello, last state), or refuses and closes it. */
+  admit(session: Session): void;
   /** `receivedAt`: when the frame arrived (performance.now()), for the publish latency metric. */
   publish(gravity: Gravity, receivedAt?: number): boolean;
-  readonly available: boolean;
-  readonly lastState: LedState | undefined;
-  readonly maxRate: number;
-  hello(session: Session): HelloFrame;
+  /** Called once, when the connection has closed. */
   release(session: Session): void;
-  readonly log: Logger;
-  /** Told of every frame's outcome, for metrics. */
-  frameAccepted?(): void;
-  frameRejected?(reason: string): void;
 }
 
 let nextId = 1;
@@ -50,14 +55,15 @@ export class Session {
   private holdTimer: NodeJS.Timeout | undefined;
   /** Told the client that its values are being dropped, since the last one that went through. */
   private toldDropping = false;
-  alive = true;
+  /** Answered the last ping (see heartbeat()). */
+  private alive = true;
   /** Arrival of the newest accepted frame: the throttle only ever forwards the newest, so this is its arrival. */
   private receivedAt: number | undefined;
   /** Every log line of this connection carries its id (`conn`). */
   readonly log: Logger;
 
   constructor(
-    readonly socket: WebSocket,
+    private readonly socket: WebSocket,
     readonly role: Role,
     private readonly host: SessionHost,
     authenticated: boolean,
@@ -79,10 +85,7 @@ export class Session {
   }
 
   private start(): void {
-    if (!this.host.admit(this)) return;
-    this.send(this.host.hello(this));
-    const state = this.host.lastState;
-    if (state) this.sendState(state);
+    this.host.admit(this);
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -102,7 +105,7 @@ export class Session {
     }
     this.accepted++;
     this.receivedAt = performance.now();
-    this.host.frameAccepted?.();
+    this.host.metrics?.frameAccepted();
     this.throttle.push(result.value);
   }
 
@@ -144,7 +147,7 @@ export class Session {
 
   private reject(message: string, reason = 'refused'): void {
     this.rejected++;
-    this.host.frameRejected?.(reason);
+    this.host.metrics?.frameRejected(reason);
     this.send({ type: 'error', reason, message });
   }
 
@@ -183,6 +186,19 @@ export class Session {
 
   close(code: CloseCode, reason: string): void {
     this.socket.close(code, reason);
+  }
+
+  /**
+   * One heartbeat tick: a client that has not answered the previous ping (with a pong) is dropped, any other is
+   * pinged again (RFC 6455 section 5.5.2: an endpoint that receives a Ping "MUST send a Pong frame in response").
+   */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.socket.ping();
   }
 
   private onClose(): void {

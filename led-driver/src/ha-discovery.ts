@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger, Topics } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
-import type { Led } from './manual-control.js';
+import type { Led, TopicHandler } from './manual-control.js';
 
 export interface DiscoveryOptions {
   readonly enabled: boolean;
@@ -109,16 +109,18 @@ export class HaDiscovery {
       }
       this.log.info({ topics: this.configTopics }, 'announced the LEDs to Home Assistant (MQTT discovery)');
     } else {
-      // A retained config from an earlier run comes back on subscribing; onMessage removes it.
+      // A retained config from an earlier run comes back on subscribing; removeLeftover removes it.
       this.client.subscribe(this.configTopics, { qos: 0 });
     }
   }
 
-  handles(topic: string): boolean {
-    return !this.options.enabled && this.configTopics.includes(topic);
+  /** With discovery off, the config topics and their handler (a retained leftover is removed); none with it on. */
+  get routes(): [string, TopicHandler][] {
+    if (this.options.enabled) return [];
+    return this.configTopics.map((topic) => [topic, (payload) => this.removeLeftover(topic, payload)]);
   }
 
-  onMessage(topic: string, payload: Uint8Array): void {
+  private removeLeftover(topic: string, payload: Uint8Array): void {
     if (payload.byteLength === 0) return;
     this.client.publish(topic, '', { qos: 1, retain: true });
     this.log.info({ topic }, 'HA_DISCOVERY=false: removed a Home Assistant discovery config left from an earlier run');

@@ -14,10 +14,11 @@ export { isLinear, type Shape, ShapedBackend, shapeDuty, shaped } from './backen
 export { SimBackend } from './backends/sim.js';
 export { openSysfs, PI5_OVERLAY, RP1_PWM_CHANNELS, SysfsBackend, type SysfsOptions } from './backends/sysfs.js';
 export { DriverMetrics } from './driver-metrics.js';
+export { GatewayPresence, parseGatewayClients, parseGatewayStatus } from './gateway-presence.js';
 export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
 export { type LedDriverOptions, type RunningLedDriver, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
-export { type LedCommand, ManualControl, parseLedCommand, parseManualSet } from './manual-control.js';
+export { type LedCommand, ManualControl, parseLedCommand, parseManualSet, type TopicHandler } from './manual-control.js';
 export { startMetricsServer } from './metrics-server.js';
 export { RejectionLog } from './rejection-log.js';
 export { Watchdog } from './watchdog.js';

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Gravity, LedState, Logger } from '@gravity-led/shared';
+import { type Gravity, type LedState, type Logger, RefusalLog } from '@gravity-led/shared';
 import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
@@ -48,14 +48,15 @@ export class ControllerServer {
   private readonly viewerFeed = new LatestValueThrottle<Gravity>(1000 / VIEWER_GRAVITY_HZ, (g) => this.broadcastGravity(g));
   private maxClients: number;
   private readonly heartbeat: NodeJS.Timeout;
-  /** Wrong tokens at the handshake: the first is a warning, later ones are counted, so guessing is not a log flood. */
-  private wrongTokens = 0;
+  /** Wrong tokens at the handshake: the first (and every 1000th) is a warning, so guessing is not a log flood. */
+  private readonly wrongTokens: RefusalLog;
 
   /** What every session is given: the settings it needs and the three calls it makes back. */
   private readonly host: SessionHost;
 
   constructor(private readonly options: ControllerServerOptions) {
     this.maxClients = options.maxClients;
+    this.wrongTokens = new RefusalLog(options.log, { countField: 'total', warnEvery: 1000 });
     this.heartbeat = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
     }, options.heartbeatMs ?? HEARTBEAT_MS);
@@ -95,9 +96,7 @@ export class ControllerServer {
       const presented = handshakeToken(req);
       if (presented !== undefined) {
         if (!tokenMatches(presented, this.options.token)) {
-          this.wrongTokens++;
-          const level = this.wrongTokens === 1 || this.wrongTokens % 1000 === 0 ? 'warn' : 'debug';
-          this.options.log[level]({ remote: req.socket.remoteAddress, total: this.wrongTokens }, 'refused a wrong token at the handshake');
+          this.wrongTokens.record('wrong-token', 'refused a wrong token at the handshake', { remote: req.socket.remoteAddress });
           socket.end(
             'HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nwrong token\n',
           );

@@ -13,6 +13,7 @@ import {
   type LedState,
   type Logger,
   ONLINE,
+  RefusalLog,
   type Topics,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
@@ -41,17 +42,18 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
   private driverOnline = false;
   private available = false;
   lastState: LedState | undefined;
-  /** Invalid capacity values received, logged in full only the first time. */
-  private badMaxClients = 0;
+  /** Invalid capacity values: the first is a warning, a flood of them must not become a flood of log lines. */
+  private readonly badMaxClients: RefusalLog;
   private occupancy: string | undefined;
 
   constructor(
     url: string,
     account: Account,
     private readonly topics: Topics,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     super();
+    this.badMaxClients = new RefusalLog(log);
     this.client = connectService({ url, account, service: 'gateway', statusTopic: topics.gatewayStatus });
     this.client.on('connect', () => {
       log.info({ url }, 'connected to MQTT broker');
@@ -87,13 +89,10 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     } else if (topic === this.topics.maxClientsSet) {
       const n = parseMaxClients(payload);
       if (n === undefined) {
-        // The first bad value is a warning; a flood of them must not become a flood of log lines.
-        this.badMaxClients++;
-        const level = this.badMaxClients === 1 ? 'warn' : 'debug';
-        this.log[level](
-          { topic, payload: payload.toString('utf8', 0, 32), count: this.badMaxClients },
-          `ignored: expected a whole number 0..${MAX_CLIENTS_LIMIT}`,
-        );
+        this.badMaxClients.record('bad-max-clients', `ignored: expected a whole number 0..${MAX_CLIENTS_LIMIT}`, {
+          topic,
+          payload: payload.toString('utf8', 0, 32),
+        });
       } else {
         this.emit('max-clients', n);
       }

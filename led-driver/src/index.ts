@@ -16,9 +16,8 @@ export { openSysfs, PI5_OVERLAY, RP1_PWM_CHANNELS, SysfsBackend, type SysfsOptio
 export { DriverMetrics } from './driver-metrics.js';
 export { GatewayPresence, parseGatewayClients, parseGatewayStatus } from './gateway-presence.js';
 export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
-export { type LedDriverOptions, type RunningLedDriver, startLedDriver } from './led-driver.js';
+export { type LedDriverOptions, type RunningLedDriver, SUMMARY_INTERVAL_MS, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
-export { type LedCommand, ManualControl, parseLedCommand, parseManualSet, type TopicHandler } from './manual-control.js';
+export { type LedCommand, ManualControl, parseLedCommand, parseManualSet, type Refuse, type TopicHandler } from './manual-control.js';
 export { startMetricsServer } from './metrics-server.js';
-export { RejectionLog } from './rejection-log.js';
 export { Watchdog } from './watchdog.js';

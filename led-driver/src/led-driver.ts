@@ -12,6 +12,7 @@ import {
   type Logger,
   OFF,
   parseGravityPayload,
+  RefusalLog,
   type Topics,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
@@ -19,9 +20,11 @@ import type { LedBackend } from './backends/backend.js';
 import { GatewayPresence, parseGatewayClients, parseGatewayStatus } from './gateway-presence.js';
 import { HaDiscovery } from './ha-discovery.js';
 import { LedOutput } from './led-output.js';
-import { ManualControl, type TopicHandler } from './manual-control.js';
-import { RejectionLog } from './rejection-log.js';
+import { ManualControl, type Refuse, type TopicHandler } from './manual-control.js';
 import { Watchdog } from './watchdog.js';
+
+/** How often refused payloads are summed up in the log. */
+export const SUMMARY_INTERVAL_MS = 60_000;
 
 export interface LedDriverOptions {
   readonly backend: LedBackend;
@@ -45,14 +48,17 @@ interface Route {
 export interface RunningLedDriver {
   readonly output: LedOutput;
   readonly client: MqttClient;
-  readonly rejections: RejectionLog;
+  /** Refused payloads, by `topic kind`. */
+  readonly rejections: RefusalLog;
   readonly manual: ManualControl;
   close(): Promise<void>;
 }
 
 export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   const { topics, log } = options;
-  const rejections = new RejectionLog(log);
+  // Each kind of refusal is logged once per topic, then summed up at most once a minute.
+  const rejections = new RefusalLog(log, { summary: { everyMs: SUMMARY_INTERVAL_MS, message: 'payloads ignored in the last minute' } });
+  const refuse: Refuse = (topic, kind, message) => rejections.record(`${topic} ${kind}`, `ignored a payload: ${message}`, { topic, kind });
   let client: MqttClient | undefined;
   let unreported: LedState | undefined;
 
@@ -68,26 +74,26 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   };
   const output = new LedOutput(options.backend, report, log);
   const presence = new GatewayPresence();
-  const manual = new ManualControl({ output, presence, topics, rejections, failsafeTimeoutMs: options.failsafeTimeoutMs, log });
+  const manual = new ManualControl({ output, presence, topics, refuse, failsafeTimeoutMs: options.failsafeTimeoutMs, log });
   // A manual setting expects no gravity stream, so the stale watchdog leaves it alone.
   const watchdog = new Watchdog(options.failsafeTimeoutMs, () => manual.holdsLeds || output.apply(OFF, 'stale'));
 
   const onGravity: TopicHandler = (payload) => {
     const result = parseGravityPayload(payload);
-    if (!result.ok) return rejections.record(topics.gravity, result.reason, result.message);
+    if (!result.ok) return refuse(topics.gravity, result.reason, result.message);
     manual.noteGravity();
     output.apply(dutyFromGravity(result.value), 'gravity', result.value.seq);
     watchdog.feed();
   };
   const onGatewayStatus: TopicHandler = (payload) => {
     const online = parseGatewayStatus(payload);
-    if (online === undefined) return rejections.record(topics.gatewayStatus, 'bad-status', 'expected online or offline');
+    if (online === undefined) return refuse(topics.gatewayStatus, 'bad-status', 'expected online or offline');
     presence.setOnline(online);
     if (!online) output.apply(OFF, 'gateway-offline');
   };
   const onGatewayClients: TopicHandler = (payload) => {
     const clients = parseGatewayClients(payload);
-    if (clients === undefined) return rejections.record(topics.gatewayClients, 'bad-shape', 'expected {"clients": n, ...}');
+    if (clients === undefined) return refuse(topics.gatewayClients, 'bad-shape', 'expected {"clients": n, ...}');
     // The last controller left: off now, rather than after the stale timeout.
     if (presence.setClients(clients) && !manual.holdsLeds) output.apply(OFF, 'controller-left');
   };

@@ -10,7 +10,6 @@
 import { type Duty, type Logger, MAX_TEXT_LENGTH, roundDuty, type Topics } from '@gravity-led/shared';
 import type { GatewayPresence } from './gateway-presence.js';
 import type { LedOutput } from './led-output.js';
-import type { RejectionLog } from './rejection-log.js';
 
 export type Led = 'left' | 'right';
 
@@ -84,10 +83,14 @@ export interface ManualControlOptions {
   /** What the driver knows of the gateway: whether a controller is connected. */
   readonly presence: GatewayPresence;
   readonly topics: Topics;
-  readonly rejections: RejectionLog;
+  /** Told of every refused command (counted, logged once per kind). */
+  readonly refuse: Refuse;
   readonly failsafeTimeoutMs: number;
   readonly log: Logger;
 }
+
+/** Records a refused payload on `topic`: `kind` names why (a metric label), `message` says it for the log. */
+export type Refuse = (topic: string, kind: string, message: string) => void;
 
 /** The handler of one topic in the driver's topic table (led-driver.ts). */
 export type TopicHandler = (payload: Uint8Array) => void;
@@ -127,10 +130,10 @@ export class ManualControl {
 
   /** `leds/set`: either LED or both. */
   private onSet(topic: string, payload: Uint8Array): void {
-    const { rejections, output } = this.options;
+    const { refuse, output } = this.options;
     const result = parseManualSet(payload);
     if (!result.ok) {
-      rejections.record(topic, result.reason, result.message);
+      refuse(topic, result.reason, result.message);
       return;
     }
     this.apply(topic, { left: result.value.left ?? output.current.left, right: result.value.right ?? output.current.right });
@@ -138,10 +141,10 @@ export class ManualControl {
 
   /** `leds/<led>/set`: one LED, the other as it is. */
   private onLedSet(topic: string, led: Led, payload: Uint8Array): void {
-    const { rejections, output } = this.options;
+    const { refuse, output } = this.options;
     const result = parseLedCommand(payload);
     if (!result.ok) {
-      rejections.record(topic, result.reason, result.message);
+      refuse(topic, result.reason, result.message);
       return;
     }
     const command = result.value;
@@ -150,9 +153,9 @@ export class ManualControl {
   }
 
   private apply(topic: string, duty: Duty): void {
-    const { rejections, output } = this.options;
+    const { refuse, output } = this.options;
     if (this.phoneActive) {
-      rejections.record(topic, 'controller-active', 'a phone is in control: manual commands wait until it has gone');
+      refuse(topic, 'controller-active', 'a phone is in control: manual commands wait until it has gone');
       return;
     }
     if (duty.left > 0) this.lastLit.left = duty.left;

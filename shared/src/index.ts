@@ -8,6 +8,7 @@ export * from './metrics.js';
 export * from './mqtt-connection.js';
 export * from './net.js';
 export * from './phone-links.js';
+export * from './refusal-log.js';
 export * from './secrets.js';
 export * from './service-main.js';
 export * from './topics.js';

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Gravity, type LedState, type Logger, RefusalLog } from '@gravity-led/shared';
+import { type Gravity, type LedState, type Logger, RefusalLog, VARIABLES } from '@gravity-led/shared';
 import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
@@ -16,8 +16,6 @@ import { type FrameMetrics, Session, type SessionHost } from './session.js';
  * this many, new ones without a token are refused with HTTP 503, so a flood of idle sockets cannot pile up.
  */
 export const MAX_PENDING_AUTH = 32;
-/** How often a ping checks that each client is still there; one missed pong and the connection is dropped. */
-export const HEARTBEAT_MS = 10_000;
 /** Viewers (the live view) get the controllers' gravity vectors at most this often: enough for a smooth picture. */
 export const VIEWER_GRAVITY_HZ = 30;
 
@@ -26,7 +24,10 @@ export interface ControllerServerOptions {
   readonly token: string;
   readonly maxClients: number;
   readonly maxRate: number;
-  /** Ping interval; HEARTBEAT_MS unless configured (GATEWAY_HEARTBEAT_MS). */
+  /**
+   * How often a ping checks that each client is still there; one missed pong and the connection is dropped.
+   * GATEWAY_HEARTBEAT_MS; its default when not given.
+   */
   readonly heartbeatMs?: number;
   readonly log: Logger;
   /** Told of every frame's outcome; handed to every session as it is. */
@@ -59,7 +60,7 @@ export class ControllerServer {
     this.wrongTokens = new RefusalLog(options.log, { countField: 'total', warnEvery: 1000 });
     this.heartbeat = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
-    }, options.heartbeatMs ?? HEARTBEAT_MS);
+    }, options.heartbeatMs ?? VARIABLES.GATEWAY_HEARTBEAT_MS.default);
     this.heartbeat.unref();
     this.host = {
       token: options.auth === 'token' ? options.token : undefined,

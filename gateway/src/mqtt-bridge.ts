@@ -15,6 +15,7 @@ import {
   ONLINE,
   RefusalLog,
   type Topics,
+  VARIABLES,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 
@@ -27,14 +28,11 @@ export interface BridgeEvents {
   availability: [boolean];
 }
 
-/** Largest capacity the operator may set over MQTT, as for GATEWAY_MAX_CLIENTS. */
-export const MAX_CLIENTS_LIMIT = 1000;
+/** The capacity the operator may set over MQTT follows the rule of GATEWAY_MAX_CLIENTS: a whole number 0..1000. */
+const MAX_CLIENTS = VARIABLES.GATEWAY_MAX_CLIENTS;
 
 export function parseMaxClients(payload: Uint8Array): number | undefined {
-  const text = Buffer.from(payload).toString('utf8').trim();
-  if (!/^\d{1,4}$/.test(text)) return undefined;
-  const n = Number(text);
-  return n <= MAX_CLIENTS_LIMIT ? n : undefined;
+  return MAX_CLIENTS.parse(Buffer.from(payload).toString('utf8').trim());
 }
 
 export class MqttBridge extends EventEmitter<BridgeEvents> {
@@ -89,7 +87,7 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     } else if (topic === this.topics.maxClientsSet) {
       const n = parseMaxClients(payload);
       if (n === undefined) {
-        this.badMaxClients.record('bad-max-clients', `ignored: expected a whole number 0..${MAX_CLIENTS_LIMIT}`, {
+        this.badMaxClients.record('bad-max-clients', `ignored: expected ${MAX_CLIENTS.allowed}`, {
           topic,
           payload: payload.toString('utf8', 0, 32),
         });

@@ -11,7 +11,7 @@
  * turning discovery off and restarting the led-driver removes the entities from Home Assistant.
  */
 import { readFileSync } from 'node:fs';
-import type { Logger, Topics } from '@gravity-led/shared';
+import { type Logger, type Topics, VARIABLES } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { Led, TopicHandler } from './manual-control.js';
 
@@ -51,7 +51,8 @@ export function discoveryMessages(options: Pick<DiscoveryOptions, 'prefix' | 'to
   const { topics } = options;
   const device = {
     identifiers: [node],
-    name: options.topicPrefix === 'gravity-led' ? 'gravity-led' : `gravity-led ${options.topicPrefix}`,
+    // The default installation is plain `gravity-led`; another TOPIC_PREFIX names its own device.
+    name: options.topicPrefix === VARIABLES.TOPIC_PREFIX.default ? 'gravity-led' : `gravity-led ${options.topicPrefix}`,
     model: 'Tilt-controlled LED pair (Raspberry Pi)',
     manufacturer: 'gravity-led',
     sw_version: version(),

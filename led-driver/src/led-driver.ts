@@ -14,6 +14,7 @@ import {
   parseGravityPayload,
   RefusalLog,
   type Topics,
+  VARIABLES,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { LedBackend } from './backends/backend.js';
@@ -119,7 +120,13 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   const mqtt = client;
   const discovery = new HaDiscovery(
     mqtt,
-    { enabled: false, prefix: 'homeassistant', topicPrefix: 'gravity-led', ...options.haDiscovery, topics },
+    {
+      enabled: false,
+      prefix: VARIABLES.HA_DISCOVERY_PREFIX.default,
+      topicPrefix: VARIABLES.TOPIC_PREFIX.default,
+      ...options.haDiscovery,
+      topics,
+    },
     log,
   );
   // Subscribed by discovery itself, on connect, only when there are leftovers to look for.

@@ -1,13 +1,15 @@
 /**
  * The phone page and the live view are plain JS (gateway/public), so they cannot import gateway/src/protocol.ts:
- * link.js keeps its own copy of the close codes and reasons. This test keeps the two in step, and checks that every
- * frame type the pages react to, and the auth frame they send, is one the protocol defines.
+ * link.js keeps its own copy of the close codes and reasons, secure-link.js of the default HTTPS port. This test keeps
+ * them in step, and checks that every frame type the pages react to, and the auth frame they send, is one the
+ * protocol defines.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { authFrameToken, CloseCode, CloseReason, SERVER_FRAME_TYPES } from '@gravity-led/gateway';
+import { VARIABLES } from '@gravity-led/shared';
 import { ROOT } from '../helpers/system.js';
 
 interface PageLink {
@@ -15,6 +17,7 @@ interface PageLink {
   CloseReason: Record<string, string>;
 }
 const link: PageLink = await import(new URL('gateway/public/link.js', `file://${ROOT}`).href);
+const secureLink: { DEFAULT_HTTPS_PORT: number } = await import(new URL('gateway/public/secure-link.js', `file://${ROOT}`).href);
 const PAGE_SCRIPTS = ['link.js', 'phone.js', 'view.js'];
 const source = (name: string) => readFileSync(join(ROOT, 'gateway/public', name), 'utf8');
 
@@ -44,6 +47,10 @@ describe('the page and gateway/src/protocol.ts agree', () => {
     }
     assert.ok(seen.size >= 5, `found ${[...seen].join(', ')}`);
     for (const type of seen) assert.ok((SERVER_FRAME_TYPES as readonly string[]).includes(type), `the page expects "${type}" frames`);
+  });
+
+  it("the page's default HTTPS port is the configuration's", () => {
+    assert.equal(secureLink.DEFAULT_HTTPS_PORT, VARIABLES.GATEWAY_HTTPS_PORT.default);
   });
 
   it("the page's auth frame is the protocol's", () => {

@@ -74,7 +74,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const handler = createRequestHandler(
     loadAssets(),
     {
-      live: () => true,
       ready: () => bridge.client.connected,
       metrics: () => metrics.render(),
     },

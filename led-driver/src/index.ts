@@ -19,5 +19,4 @@ export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
 export { type LedDriverOptions, type RunningLedDriver, SUMMARY_INTERVAL_MS, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
 export { type LedCommand, ManualControl, parseLedCommand, parseManualSet, type Refuse, type TopicHandler } from './manual-control.js';
-export { startMetricsServer } from './metrics-server.js';
 export { Watchdog } from './watchdog.js';

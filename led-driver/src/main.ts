@@ -1,10 +1,9 @@
 /** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
-import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
+import { type HealthServer, loadSecrets, runService, startHealthServer, topicsFor } from '@gravity-led/shared';
 import { openBackend } from './backends/select.js';
 import { shaped } from './backends/shaping.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
-import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 
 await runService('led-driver', async (config, log) => {
   const secrets = loadSecrets(config);
@@ -34,15 +33,14 @@ await runService('led-driver', async (config, log) => {
   });
   metrics.driver = driver;
   let stopping = false;
-  let metricsServer: MetricsServer | undefined;
+  let metricsServer: HealthServer | undefined;
   if (config.METRICS_PORT > 0) {
     try {
-      metricsServer = await startMetricsServer(
-        config.METRICS_PORT,
-        undefined,
-        metrics.registry,
-        () => driver.client.connected && !stopping,
-      );
+      // Ready: connected to the broker with the LED output open.
+      metricsServer = await startHealthServer(config.METRICS_PORT, undefined, {
+        ready: () => driver.client.connected && !stopping,
+        metrics: () => metrics.registry.render(),
+      });
     } catch (error) {
       // Observability must never cost control of the LEDs: the driver runs on without its metrics port.
       log.error(

@@ -18,5 +18,6 @@ export { GatewayPresence, parseGatewayClients, parseGatewayStatus } from './gate
 export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
 export { type LedDriverOptions, type RunningLedDriver, SUMMARY_INTERVAL_MS, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
+export { clampDuty, dutyFromGravity, roundDuty, sameDuty } from './led-rule.js';
 export { type LedCommand, ManualControl, parseLedCommand, parseManualSet, type Refuse, type TopicHandler } from './manual-control.js';
 export { Watchdog } from './watchdog.js';

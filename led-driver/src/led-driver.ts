@@ -6,7 +6,6 @@ import {
   type Account,
   connectService,
   disconnectService,
-  dutyFromGravity,
   encodeLedState,
   type LedState,
   type Logger,
@@ -21,6 +20,7 @@ import type { LedBackend } from './backends/backend.js';
 import { GatewayPresence, parseGatewayClients, parseGatewayStatus } from './gateway-presence.js';
 import { HaDiscovery } from './ha-discovery.js';
 import { LedOutput } from './led-output.js';
+import { dutyFromGravity } from './led-rule.js';
 import { ManualControl, type Refuse, type TopicHandler } from './manual-control.js';
 import { Watchdog } from './watchdog.js';
 

@@ -2,8 +2,9 @@
  * The one place that changes the LEDs: applies a duty through the backend and reports every applied change.
  * Both the gravity path and every fail-safe go through apply(), so the state topic cannot disagree with the pins.
  */
-import { type Duty, type LedState, type Logger, OFF, type StateReason, sameDuty } from '@gravity-led/shared';
+import { type Duty, type LedState, type Logger, OFF, type StateReason } from '@gravity-led/shared';
 import type { LedBackend } from './backends/backend.js';
+import { sameDuty } from './led-rule.js';
 
 export class LedOutput {
   private state: LedState;

@@ -7,9 +7,10 @@
  * operator command, so the stale-stream watchdog leaves it alone (no stream is expected); losing the broker, the
  * gateway going offline and shutdown turn it off like everything else, and a phone that starts sending takes over.
  */
-import { type Duty, type Logger, MAX_TEXT_LENGTH, roundDuty, type Topics } from '@gravity-led/shared';
+import { type Duty, type Logger, MAX_TEXT_LENGTH, type Topics } from '@gravity-led/shared';
 import type { GatewayPresence } from './gateway-presence.js';
 import type { LedOutput } from './led-output.js';
+import { roundDuty } from './led-rule.js';
 
 export type Led = 'left' | 'right';
 

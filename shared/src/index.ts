@@ -2,7 +2,6 @@ export * from './certificate.js';
 export * from './config.js';
 export * from './gravity.js';
 export * from './health-http.js';
-export * from './led-rule.js';
 export * from './led-state.js';
 export * from './logger.js';
 export * from './metrics.js';

@@ -2,7 +2,17 @@
  * The LED state message: what the led-driver applied, published retained on `leds/state` and forwarded by the
  * gateway to every client as `{"type":"state",...}`. It always tells the truth, including why the LEDs are dark.
  */
-import type { Duty } from './led-rule.js';
+
+/** Duty cycles in percent, 0..100, of the two LEDs. */
+export interface Duty {
+  /** Red LED, lit when the phone tilts left (y < 0). */
+  readonly left: number;
+  /** Green LED, lit when the phone tilts right (y > 0). */
+  readonly right: number;
+}
+
+/** Both LEDs off. */
+export const OFF: Duty = Object.freeze({ left: 0, right: 0 });
 
 /** Why the LEDs have the duty they have. */
 export type StateReason =

@@ -194,6 +194,3 @@ export class Registry {
     return `${lines.join('\n')}\n`;
   }
 }
-
-/** Latency buckets in seconds, from half a millisecond (a local hop) to a second (something is wrong). */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname as osHostname, networkInterfaces as osNetworkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config.js';
-import { writeOnce } from './secrets.js';
+import { writeOnce } from './data-dir.js';
 
 /** Certificate and key in one owner-only PEM file: the certificate first, so `openssl x509 -in` reads it. */
 export const CERTIFICATE_FILE = 'tls.pem';

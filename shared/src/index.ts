@@ -1,5 +1,6 @@
 export * from './certificate.js';
 export * from './config.js';
+export * from './data-dir.js';
 export * from './gravity.js';
 export * from './health-http.js';
 export * from './led-state.js';

@@ -3,9 +3,10 @@
  * A value set in the environment always wins; otherwise the stored one is used, or a new one is created.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
+import { writeOnce } from './data-dir.js';
 
 export interface Account {
   readonly username: string;
@@ -38,32 +39,6 @@ function generate(): StoredSecrets {
     serviceUsername: 'gravity-led-service',
     servicePassword: randomBytes(24).toString('base64url'),
   };
-}
-
-/** Creates DATA_DIR with owner-only permissions (a group- or world-readable folder would leak the secrets). */
-export function ensureDataDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
-
-/**
- * Writes `content` to `dir/name` only if no such file exists, atomically: three services started together
- * must agree on one set of secrets, so the first writer wins and the others read what it wrote.
- * Returns true when this call created the file.
- */
-export function writeOnce(dir: string, name: string, content: string | Uint8Array): boolean {
-  ensureDataDir(dir);
-  const target = join(dir, name);
-  const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
-  writeFileSync(temp, content, { mode: 0o600 });
-  try {
-    linkSync(temp, target);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    rmSync(temp, { force: true });
-  }
 }
 
 function readStored(dir: string): StoredSecrets {

@@ -1,7 +1,8 @@
 /** Where a phone on the same network opens the controller page: printed by `npm start` and logged by the gateway. */
 import { networkInterfaces } from 'node:os';
-import { ownNamesCount, runningInContainer } from './certificate.js';
 import type { Config } from './config.js';
+import { runningInContainer } from './container.js';
+import { ownNamesCount } from './host-names.js';
 
 /**
  * Where phones reach this machine: PUBLIC_HOSTS when set, else the machine's LAN addresses (IPv4 before IPv6;

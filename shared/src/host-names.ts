@@ -2,7 +2,7 @@
  * The names and addresses by which phones reach this machine: what the generated certificate must cover, and where
  * the printed phone links point. PUBLIC_HOSTS when set; else, outside a container, the machine's own.
  */
-import { hostname as osHostname, networkInterfaces as osNetworkInterfaces } from 'node:os';
+import { type NetworkInterfaceInfo, hostname as osHostname, networkInterfaces as osNetworkInterfaces } from 'node:os';
 import { runningInContainer } from './container.js';
 
 /** The names and addresses a certificate must cover. */
@@ -37,6 +37,32 @@ export function isIpAddress(value: string): boolean {
   return IPV4.test(value) || value.includes(':');
 }
 
+/**
+ * The machine's own addresses that phones can use, in the order the system lists them: not internal (loopback), and
+ * no IPv6 link-local address, which needs a zone index that neither a URL nor a browser's address bar can carry.
+ */
+function ownAddresses(interfaces: Interfaces): NetworkInterfaceInfo[] {
+  return Object.values(interfaces)
+    .flatMap((list) => list ?? [])
+    .filter((address) => !address.internal && !(address.family === 'IPv6' && /^fe[89ab]/i.test(address.address)));
+}
+
+/**
+ * Where phones reach this machine: PUBLIC_HOSTS when set, else the machine's LAN addresses (IPv4 before IPv6).
+ * In a container without PUBLIC_HOSTS: none, the addresses are the container's.
+ */
+export function lanHosts(
+  publicHosts: readonly string[] = [],
+  interfaces: Interfaces = osNetworkInterfaces(),
+  inContainer = runningInContainer(),
+): string[] {
+  if (!ownNamesCount(publicHosts, inContainer)) return [...publicHosts];
+  const addresses = ownAddresses(interfaces);
+  const v4 = addresses.filter((a) => a.family === 'IPv4').map((a) => a.address);
+  const v6 = addresses.filter((a) => a.family !== 'IPv4').map((a) => a.address);
+  return [...new Set([...v4, ...v6])];
+}
+
 /** IPv6 in its one canonical spelling (URL parsing compresses zeros and lower-cases), so sets compare exactly. */
 function canonicalIp(ip: string): string {
   if (!ip.includes(':')) return ip;
@@ -45,8 +71,7 @@ function canonicalIp(ip: string): string {
 
 /**
  * What the generated certificate covers: `localhost`, 127.0.0.1, ::1, PUBLIC_HOSTS, and (when `own`) the host name,
- * `HOSTNAME.local` (mDNS, how a Pi is usually reached) and every non-internal address. IPv6 link-local addresses are left out: they need a zone
- * index that a browser's address bar cannot carry.
+ * `HOSTNAME.local` (mDNS, how a Pi is usually reached) and the machine's own addresses (ownAddresses).
  */
 export function machineHostNames(options: MachineOptions = {}): HostNames {
   const dns = new Set<string>(['localhost']);
@@ -57,13 +82,7 @@ export function machineHostNames(options: MachineOptions = {}): HostNames {
     dns.add(host);
     dns.add(`${host.split('.')[0]}.local`);
   }
-  for (const list of Object.values(own ? (options.interfaces ?? osNetworkInterfaces()) : {})) {
-    for (const address of list ?? []) {
-      if (address.internal) continue;
-      if (address.family === 'IPv6' && /^fe[89ab]/i.test(address.address)) continue;
-      ips.add(canonicalIp(address.address));
-    }
-  }
+  if (own) for (const { address } of ownAddresses(options.interfaces ?? osNetworkInterfaces())) ips.add(canonicalIp(address));
   for (const name of options.extra ?? []) {
     if (isIpAddress(name)) ips.add(canonicalIp(name));
     else dns.add(name.toLowerCase());

@@ -1,8 +1,7 @@
 /** The command line of `npm run client`: parsed and checked here, so the rest of the client works on valid options. */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_DATA_DIR, SECRETS_FILE, VARIABLES } from '@gravity-led/shared';
+import { DEFAULT_DATA_DIR, readStoredSecrets, VARIABLES } from '@gravity-led/shared';
 
 export type FrameFormat = 'text' | 'json' | 'binary';
 
@@ -75,12 +74,7 @@ function positive(name: string, raw: string | undefined, fallback: number, max: 
 /** The token from the environment or, on the machine that runs the services, from the generated secrets. */
 function defaultToken(env: NodeJS.ProcessEnv): string | undefined {
   if (env.GATEWAY_TOKEN) return env.GATEWAY_TOKEN;
-  try {
-    const stored = JSON.parse(readFileSync(join(env.DATA_DIR || DEFAULT_DATA_DIR, SECRETS_FILE), 'utf8')) as { gatewayToken?: unknown };
-    return typeof stored.gatewayToken === 'string' ? stored.gatewayToken : undefined;
-  } catch {
-    return undefined;
-  }
+  return readStoredSecrets(env.DATA_DIR || DEFAULT_DATA_DIR)?.gatewayToken;
 }
 
 /** Returns undefined for --help; throws UsageError for anything it cannot use. */

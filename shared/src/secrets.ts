@@ -1,6 +1,8 @@
 /**
  * Secrets that are "generated once and kept on disk": the gateway token and the two MQTT accounts.
  * A value set in the environment always wins; otherwise the stored one is used, or a new one is created.
+ * The layout of DATA_DIR/secrets.json is this module's alone: everything else reads it through loadSecrets or
+ * readStoredSecrets.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, readFileSync } from 'node:fs';
@@ -49,6 +51,31 @@ function readStored(dir: string): StoredSecrets {
   const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>;
   // A hand-edited file may lack a field: fill it in memory rather than fail, and never rewrite the person's file.
   return { ...fresh, ...stored };
+}
+
+/**
+ * What DATA_DIR/secrets.json holds, read as it is: never created, nothing filled in, and undefined when there is no
+ * readable file. For the tools that run next to the services (the CLI client, the tests), which must not make one.
+ */
+export function readStoredSecrets(dataDir: string): Partial<Secrets> | undefined {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(readFileSync(join(dataDir, SECRETS_FILE), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof stored !== 'object' || stored === null) return undefined;
+  const fields = stored as Partial<Record<keyof StoredSecrets, unknown>>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const account = (username: unknown, password: unknown): Account | undefined => {
+    const [u, p] = [text(username), text(password)];
+    return u !== undefined && p !== undefined ? { username: u, password: p } : undefined;
+  };
+  return {
+    gatewayToken: text(fields.gatewayToken),
+    operator: account(fields.operatorUsername, fields.operatorPassword),
+    service: account(fields.serviceUsername, fields.servicePassword),
+  };
 }
 
 /** The secrets in force: the environment's where set, else the stored (or newly generated) ones. */

@@ -1,7 +1,7 @@
 /** The command line of `npm run client`: parsed and checked here, so the rest of the client works on valid options. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_DATA_DIR, readStoredSecrets, VARIABLES } from '@gravity-led/shared';
+import { DEFAULT_DATA_DIR, errorMessage, readStoredSecrets, VARIABLES } from '@gravity-led/shared';
 
 export type FrameFormat = 'text' | 'json' | 'binary';
 
@@ -83,7 +83,7 @@ export function parseClientArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   try {
     values = parse(argv).values;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(errorMessage(error), { cause: error });
   }
   if (values.help) return undefined;
 
@@ -122,7 +122,7 @@ export function parseClientArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     try {
       trust = { kind: 'ca', file: values.ca, pem: readFileSync(values.ca, 'utf8') };
     } catch (error) {
-      throw new UsageError(`--ca ${values.ca}: ${(error as Error).message}`);
+      throw new UsageError(`--ca ${values.ca}: ${errorMessage(error)}`, { cause: error });
     }
   }
   if (values.fingerprint !== undefined) {

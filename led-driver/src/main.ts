@@ -1,5 +1,5 @@
 /** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
-import { type HealthServer, loadSecrets, runService, startHealthServer, topicsFor } from '@gravity-led/shared';
+import { errorMessage, type HealthServer, loadSecrets, runService, startHealthServer, topicsFor } from '@gravity-led/shared';
 import { openBackend } from './backends/select.js';
 import { shaped } from './backends/shaping.js';
 import { DriverMetrics } from './driver-metrics.js';
@@ -44,7 +44,7 @@ await runService('led-driver', async (config, log) => {
     } catch (error) {
       // Observability must never cost control of the LEDs: the driver runs on without its metrics port.
       log.error(
-        { err: (error as Error).message, port: config.METRICS_PORT },
+        { err: errorMessage(error), port: config.METRICS_PORT },
         'metrics port unavailable: /metrics, /healthz and /readyz are off',
       );
     }

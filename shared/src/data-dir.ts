@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorCode } from './errors.js';
 
 /** Creates DATA_DIR with owner-only permissions (a group- or world-readable folder would leak the secrets). */
 export function ensureDataDir(dir: string): void {
@@ -25,7 +26,7 @@ export function writeOnce(dir: string, name: string, content: string | Uint8Arra
     linkSync(temp, target);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (errorCode(error) === 'EEXIST') return false;
     throw error;
   } finally {
     rmSync(temp, { force: true });

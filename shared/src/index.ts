@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './container.js';
 export * from './data-dir.js';
+export * from './errors.js';
 export * from './gravity.js';
 export * from './health-http.js';
 export * from './host-names.js';

@@ -8,6 +8,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeOnce } from './data-dir.js';
+import { errorCode, errorMessage } from './errors.js';
 import { type HostNames, machineHostNames } from './host-names.js';
 import { credentialsFromPem, splitPem, type TlsCredentials } from './pem.js';
 
@@ -32,7 +33,7 @@ export function certificateProblem(pem: string, names: HostNames, now: Date): st
     x509 = new X509Certificate(parts.cert);
     if (!x509.checkPrivateKey(createPrivateKey(parts.key))) return 'the key does not belong to the certificate';
   } catch (error) {
-    return `unreadable: ${(error as Error).message}`;
+    return `unreadable: ${errorMessage(error)}`;
   }
   const left = new Date(x509.validTo).getTime() - now.getTime();
   if (!(left > RENEW_BEFORE_DAYS * DAY_MS)) return `it expires on ${x509.validTo}`;
@@ -74,7 +75,7 @@ function readIfPresent(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errorCode(error) === 'ENOENT') return undefined;
     throw error;
   }
 }
@@ -105,7 +106,7 @@ export async function ensureCertificate(dataDir: string, options: EnsureOptions 
       try {
         renameSync(path, aside);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (errorCode(error) !== 'ENOENT') throw error;
       }
       const moved = readIfPresent(aside);
       rmSync(aside, { force: true });

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from './config.js';
+import { errorMessage } from './errors.js';
 import { machineHostNames, ownNamesCount } from './host-names.js';
 import { describeCertificate, type TlsCredentials } from './pem.js';
 import { type EnsureOptions, ensureCertificate } from './self-signed.js';
@@ -21,7 +22,7 @@ export async function loadTlsCredentials(
       try {
         return readFileSync(file, 'utf8');
       } catch (error) {
-        throw new Error(`${variable}=${file} cannot be read: ${(error as Error).message}`);
+        throw new Error(`${variable}=${file} cannot be read: ${errorMessage(error)}`, { cause: error });
       }
     };
     const cert = read('TLS_CERT_FILE', config.TLS_CERT_FILE);
@@ -30,7 +31,7 @@ export async function loadTlsCredentials(
     try {
       described = describeCertificate(cert);
     } catch (error) {
-      throw new Error(`TLS_CERT_FILE=${config.TLS_CERT_FILE} is not a PEM certificate: ${(error as Error).message}`);
+      throw new Error(`TLS_CERT_FILE=${config.TLS_CERT_FILE} is not a PEM certificate: ${errorMessage(error)}`, { cause: error });
     }
     return { cert, key, fingerprint: described.fingerprint, validTo: described.validTo, source: 'files', path: config.TLS_CERT_FILE };
   }

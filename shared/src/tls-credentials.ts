@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from './config.js';
 import { errorMessage } from './errors.js';
 import { machineHostNames, ownNamesCount } from './host-names.js';
+import type { Logger } from './logger.js';
 import { describeCertificate, type TlsCredentials } from './pem.js';
 import { type EnsureOptions, ensureCertificate } from './self-signed.js';
 
@@ -39,4 +40,17 @@ export async function loadTlsCredentials(
     ...options,
     names: options.names ?? machineHostNames({ extra: config.PUBLIC_HOSTS, own: ownNamesCount(config.PUBLIC_HOSTS) }),
   });
+}
+
+/**
+ * The credentials a service's TLS port (GATEWAY_HTTPS_PORT, BROKER_TLS_PORT) serves, or undefined when the port is
+ * off (0). A renewal of the self-signed certificate is said in the service's log, with the reason.
+ */
+export function tlsForPort(
+  port: number,
+  config: Parameters<typeof loadTlsCredentials>[0],
+  log: Logger,
+): Promise<TlsCredentials | undefined> {
+  if (port <= 0) return Promise.resolve(undefined);
+  return loadTlsCredentials(config, { onReplace: (reason) => log.info({ reason }, 'renewing the self-signed certificate') });
 }

@@ -7,12 +7,13 @@ import {
   type Account,
   connectService,
   decodeLedState,
+  decodeStatus,
   disconnectService,
+  encodeGatewayClients,
   encodeGravityJson,
   type Gravity,
   type LedState,
   type Logger,
-  ONLINE,
   RefusalLog,
   type Topics,
   VARIABLES,
@@ -82,7 +83,7 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
         this.emit('state', state, retained);
       }
     } else if (topic === this.topics.driverStatus) {
-      this.driverOnline = payload.toString() === ONLINE;
+      this.driverOnline = decodeStatus(payload) === true;
       this.updateAvailability();
     } else if (topic === this.topics.maxClientsSet) {
       const n = parseMaxClients(payload);
@@ -118,7 +119,7 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
 
   /** Announces the occupancy, retained; kept and sent again after a reconnect rather than queued while offline. */
   publishClients(clients: number, maxClients: number): void {
-    this.occupancy = JSON.stringify({ clients, maxClients });
+    this.occupancy = encodeGatewayClients({ clients, maxClients });
     if (this.client.connected) this.client.publish(this.topics.gatewayClients, this.occupancy, { qos: 1, retain: true });
   }
 

@@ -5,6 +5,8 @@
 import {
   type Account,
   connectService,
+  decodeGatewayClients,
+  decodeStatus,
   disconnectService,
   encodeLedState,
   type LedState,
@@ -17,7 +19,7 @@ import {
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { LedBackend } from './backends/backend.js';
-import { GatewayPresence, parseGatewayClients, parseGatewayStatus } from './gateway-presence.js';
+import { GatewayPresence } from './gateway-presence.js';
 import { HaDiscovery } from './ha-discovery.js';
 import { LedOutput } from './led-output.js';
 import { dutyFromGravity } from './led-rule.js';
@@ -87,13 +89,13 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
     watchdog.feed();
   };
   const onGatewayStatus: TopicHandler = (payload) => {
-    const online = parseGatewayStatus(payload);
+    const online = decodeStatus(payload);
     if (online === undefined) return refuse(topics.gatewayStatus, 'bad-status', 'expected online or offline');
     presence.setOnline(online);
     if (!online) output.apply(OFF, 'gateway-offline');
   };
   const onGatewayClients: TopicHandler = (payload) => {
-    const clients = parseGatewayClients(payload);
+    const clients = decodeGatewayClients(payload);
     if (clients === undefined) return refuse(topics.gatewayClients, 'bad-shape', 'expected {"clients": n, ...}');
     // The last controller left: off now, rather than after the stale timeout.
     if (presence.setClients(clients) && !manual.holdsLeds) output.apply(OFF, 'controller-left');

@@ -1,7 +1,9 @@
 /**
- * The page's WebSocket to the gateway: same host and scheme as the page (wss on https), the token in the first
- * frame rather than the URL (so a wrong token gets a readable close reason instead of an opaque failed handshake),
- * and reconnection with backoff. A refused token stops it until a new token is given; anything else retries.
+ * The page's WebSocket to the gateway: same host and scheme as the page (wss on https), the token presented at the
+ * handshake as a subprotocol (a browser cannot set headers on a WebSocket, and a token in the URL would end up in
+ * logs), and reconnection with backoff. Presented at the handshake, the token needs none of the places the gateway
+ * keeps for connections still authenticating, so strangers filling those cannot keep the page out; a wrong one is
+ * still told in a readable close reason. A refused token stops it until a new token is given; anything else retries.
  */
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 /** A device in use is asked again less eagerly: each attempt is a refusal in the gateway's log. */
@@ -12,6 +14,18 @@ const IN_USE_MIN_MS = 3000;
  */
 export const CloseCode = { Normal: 1000, PolicyViolation: 1008, TryAgainLater: 1013 };
 export const CloseReason = { WrongToken: 'wrong token' };
+
+/**
+ * The page's copy of the handshake subprotocols (gateway/src/protocol.ts, tokenProtocols): `gravity-led`, and
+ * `gravity-led.token.` followed by the token's UTF-8 bytes in base64url without padding.
+ */
+export function tokenProtocols(token) {
+  const bytes = new TextEncoder().encode(token);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  const base64url = btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return ['gravity-led', `gravity-led.token.${base64url}`];
+}
 
 export class GatewayLink {
   /**
@@ -69,12 +83,10 @@ export class GatewayLink {
     this.drop();
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const query = this.role === 'viewer' ? '?role=viewer' : '';
-    const socket = new WebSocket(`${scheme}//${location.host}/${query}`);
+    // Without a token (GATEWAY_AUTH=none, or none given yet) it connects bare; the gateway says if one is needed.
+    const socket = new WebSocket(`${scheme}//${location.host}/${query}`, this.token ? tokenProtocols(this.token) : []);
     this.socket = socket;
     this.status('connecting', this.attempt === 0 ? 'Connecting…' : 'Reconnecting…', '');
-    socket.addEventListener('open', () => {
-      if (this.token) socket.send(JSON.stringify({ type: 'auth', token: this.token }));
-    });
     socket.addEventListener('message', (event) => {
       if (typeof event.data !== 'string') return;
       let frame;

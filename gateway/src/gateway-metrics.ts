@@ -1,8 +1,8 @@
 /**
- * What the gateway tells Prometheus on `/metrics`: frames by outcome, connected clients, how long a frame waits in
+ * What the gateway tells Prometheus on `/metrics`: frames by outcome, refusals at its door, connected clients, how long a frame waits in
  * the gateway before its MQTT publish is handed to the socket, and the LED state as the led-driver reports it.
  */
-import { type LedState, Registry } from '@gravity-led/shared';
+import { type LedState, type RefusalLog, Registry } from '@gravity-led/shared';
 
 /** Latency buckets in seconds, from half a millisecond (a local hop) to a second (something is wrong). */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
@@ -30,8 +30,13 @@ export class GatewayMetrics {
     'LED state changes reported on leds/state, by reason: gravity, manual, or a fail-safe (stale, controller-left, ...)',
   );
 
-  constructor(clients: () => ClientCounts | undefined, mqttConnected: () => boolean) {
+  constructor(clients: () => ClientCounts | undefined, mqttConnected: () => boolean, refusals?: RefusalLog) {
     this.accepted.touch();
+    this.registry.counter(
+      'gateway_refused_total',
+      'Requests and connections refused at the door (malformed requests, tokens, authentication, capacity), by reason',
+      () => [...(refusals?.totals ?? [])].map(([reason, n]) => [{ reason }, n] as const),
+    );
     this.registry.gauge('gateway_clients', 'Connected WebSocket clients, by role', () => {
       const counts = clients();
       return [

@@ -1,7 +1,16 @@
 /** The gateway assembled: MQTT bridge, HTTP and HTTPS servers, and the WebSocket controller server on both. */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { type Account, type Logger, listen, type Topics } from '@gravity-led/shared';
+import {
+  type Account,
+  doorRefusals,
+  keepListening,
+  type Logger,
+  listen,
+  REQUEST_LIMITS,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+  type Topics,
+} from '@gravity-led/shared';
 import type { AuthMode } from './auth.js';
 import { ControllerServer } from './controller-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
@@ -34,20 +43,17 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/**
- * A request (or WebSocket handshake) must arrive whole within 10 s, not Node's default minutes: a client dribbling
- * its headers would otherwise hold a socket that long. The page and the handshake are a few hundred bytes.
- */
-const REQUEST_LIMITS = { headersTimeout: 10_000, requestTimeout: 10_000 } as const;
-
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
   if (options.auth === 'none') log.warn('GATEWAY_AUTH=none: anyone who can reach the gateway can drive the LEDs');
   const bridge = new MqttBridge(options.mqttUrl, options.account, options.topics, log);
+  // One log and count of what is refused, at the HTTP routes and at the WebSocket door alike.
+  const refusals = doorRefusals(log);
   // Read at scrape time only, once `controllers` exists.
   const metrics: GatewayMetrics = new GatewayMetrics(
     () => controllers,
     () => bridge.client.connected,
+    refusals,
   );
   const controllers = new ControllerServer({
     auth: options.auth,
@@ -56,6 +62,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxRate: options.maxRate,
     heartbeatMs: options.heartbeatMs,
     log,
+    refusals,
     metrics,
     publish: (g, receivedAt) => bridge.publishGravity(g, receivedAt === undefined ? undefined : () => metrics.published(receivedAt)),
     isAvailable: () => bridge.isAvailable,
@@ -77,6 +84,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ready: () => bridge.client.connected,
       metrics: () => metrics.render(),
     },
+    refusals,
     () => ({ httpsPort }),
   );
   const servers: Server[] = [];
@@ -85,11 +93,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   servers.push(http);
   try {
     const port = await listen(http, options.port, options.host);
+    keepListening(http, refusals);
     if (options.httpsPort > 0 && options.tls) {
-      const https = createHttpsServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, ...REQUEST_LIMITS }, handler);
+      const https = createHttpsServer(
+        { cert: options.tls.cert, key: options.tls.key, noDelay: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...REQUEST_LIMITS },
+        handler,
+      );
       controllers.attach(https);
       servers.push(https);
       httpsPort = await listen(https, options.httpsPort, options.host);
+      keepListening(https, refusals);
     }
     return {
       port,
@@ -99,6 +112,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       metrics,
       async close() {
         controllers.close();
+        refusals.stop();
         for (const server of servers) server.closeAllConnections();
         await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
         await bridge.close();
@@ -106,6 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     };
   } catch (error) {
     controllers.close();
+    refusals.stop();
     for (const server of servers) server.close();
     await bridge.close();
     throw error;

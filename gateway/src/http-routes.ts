@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHealthHandler, type Health } from '@gravity-led/shared';
+import { createHealthHandler, type Health, type RefusalLog } from '@gravity-led/shared';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
@@ -58,8 +58,13 @@ export interface PageConfig {
   httpsPort: number;
 }
 
-export function createRequestHandler(assets: Map<string, Asset>, health: Health, pageConfig: () => PageConfig = () => ({ httpsPort: 0 })) {
-  return createHealthHandler(health, (path, req, res) => {
+export function createRequestHandler(
+  assets: Map<string, Asset>,
+  health: Health,
+  refusals: RefusalLog,
+  pageConfig: () => PageConfig = () => ({ httpsPort: 0 }),
+) {
+  return createHealthHandler(health, refusals, (path, req, res) => {
     if (path === '/config.json') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...SECURITY_HEADERS });
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify(pageConfig()));

@@ -1,5 +1,5 @@
-export { AUTH_TIMEOUT_MS, type AuthMode, handshakeToken } from './auth.js';
-export { ControllerServer, MAX_PENDING_AUTH } from './controller-server.js';
+export { AUTH_TIMEOUT_MS, type AuthMode, handshakeToken, MAX_PENDING_AUTH, MAX_PENDING_AUTH_PER_ADDRESS, sourceKey } from './auth.js';
+export { ControllerServer, MAX_VIEWERS } from './controller-server.js';
 export { type GatewayOptions, type RunningGateway, startGateway } from './gateway.js';
 export { LatestValueThrottle } from './latest-value-throttle.js';
 export { MqttBridge, parseMaxClients } from './mqtt-bridge.js';

@@ -30,7 +30,12 @@ export const CloseCode = {
    * sending or receiving a Close control frame" (the gateway or the network vanished).
    */
   Abnormal: 1006,
-  /** 1013: "Try Again Later" (IANA registry): the device is in use, every controller place is taken. */
+  /**
+   * 1011: "a server is terminating the connection because it encountered an unexpected condition that prevented it
+   * from fulfilling the request": a bug met this connection; the gateway goes on serving the others.
+   */
+  InternalError: 1011,
+  /** 1013: "Try Again Later" (IANA registry): the device is in use, every controller (or viewer) place is taken. */
   TryAgainLater: 1013,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -41,6 +46,8 @@ export const CloseReason = {
   WrongToken: 'wrong token',
   DeviceInUse: 'device in use: the maximum number of controllers is connected',
   CapacityLowered: 'device in use: capacity lowered by the operator',
+  TooManyViewers: 'too many viewers: every place to watch is taken',
+  InternalError: 'internal error',
   ShuttingDown: 'gateway shutting down',
 } as const;
 
@@ -49,6 +56,31 @@ export const MAX_FRAME_BYTES = 1024;
 
 /** A controller drives the LEDs; a viewer (`?role=viewer`) only watches, and does not take a controller's place. */
 export type Role = 'controller' | 'viewer';
+
+/**
+ * The token at the handshake, the way a browser can present it. A page cannot set headers on a WebSocket, and a
+ * token in the URL ends up in access logs and proxies' logs; so it offers two subprotocols (RFC 6455 section 4.1,
+ * `Sec-WebSocket-Protocol`): PROTOCOL, and TOKEN_PROTOCOL_PREFIX followed by the token in base64url without padding
+ * (RFC 4648 section 5), since a subprotocol must be an HTTP token and `/`, `=` are not token characters. The gateway
+ * answers PROTOCOL, never the one carrying the token. (Kubernetes' API server accepts its bearer token this way.)
+ */
+export const PROTOCOL = 'gravity-led';
+export const TOKEN_PROTOCOL_PREFIX = 'gravity-led.token.';
+
+/** The subprotocols a client offers to present `token` at the handshake. */
+export function tokenProtocols(token: string): string[] {
+  return [PROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${Buffer.from(token, 'utf8').toString('base64url')}`];
+}
+
+/** The token carried by offered subprotocols; '' for a malformed one (a wrong token), undefined when none carries one. */
+export function tokenFromProtocols(offered: Iterable<string>): string | undefined {
+  for (const protocol of offered) {
+    if (!protocol.startsWith(TOKEN_PROTOCOL_PREFIX)) continue;
+    const encoded = protocol.slice(TOKEN_PROTOCOL_PREFIX.length);
+    return /^[\w-]+$/.test(encoded) ? Buffer.from(encoded, 'base64url').toString('utf8') : '';
+  }
+  return undefined;
+}
 
 // Frames from the client (besides gravity frames).
 

@@ -1,8 +1,11 @@
 /**
  * One WebSocket client from handshake to close: authentication by first frame when needed, frame parsing,
- * rate capping, and the frames we send back (hello, state, availability, errors).
+ * rate capping, the heartbeat, and the frames we send back (hello, state, availability, errors, gravity), none of
+ * which may pile up toward a client that does not read.
  */
+import { randomBytes } from 'node:crypto';
 import {
+  errorMessage,
   type Gravity,
   gravityFromObject,
   type LedState,
@@ -16,14 +19,24 @@ import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
 import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 
-/** Past this many bytes waiting toward a slow client, state frames are held back and only the newest is sent later. */
+/**
+ * Past this many bytes waiting toward a slow client (the socket's bufferedAmount), nothing more is queued: state and
+ * availability frames are held back, only the newest of each, and sent once the socket drains; error and gravity
+ * frames are dropped. Pongs are bounded by ws (maxPendingAutoPongs, set in controller-server.ts: a client with too
+ * many unsent pongs is terminated), hello goes once. So what the gateway holds for any client stays about this size.
+ */
 export const MAX_BUFFERED_BYTES = 64 * 1024;
+/** How often a session with held-back frames looks whether its socket has drained. */
+const DRAIN_POLL_MS = 50;
 
 /** Told of every frame's outcome, for metrics (GatewayMetrics). */
 export interface FrameMetrics {
   frameAccepted(): void;
   frameRejected(reason: string): void;
 }
+
+/** Why a connection was refused: the kinds the server logs (once, then counted) and counts in its metrics. */
+export type SessionRefusal = 'no-auth-frame' | 'wrong-token' | 'auth-timeout' | 'internal-error';
 
 /** What a session needs of the server that holds it. */
 export interface SessionHost {
@@ -35,11 +48,16 @@ export interface SessionHost {
   readonly metrics: FrameMetrics | undefined;
   /** Called once the client is authenticated: the host greets it (hello, last state), or refuses and closes it. */
   admit(session: Session): void;
+  /** The session is refusing its client and closes it: for the host's refusal log and metrics. */
+  refused(session: Session, kind: SessionRefusal, fields?: Readonly<Record<string, unknown>>): void;
   /** `receivedAt`: when the frame arrived (performance.now()), for the publish latency metric. */
   publish(gravity: Gravity, receivedAt?: number): boolean;
   /** Called once, when the connection has closed. */
   release(session: Session): void;
 }
+
+/** Frames of which only the newest matters: held back (one of each) toward a slow client. */
+type LatestKind = 'state' | 'availability';
 
 let nextId = 1;
 
@@ -49,14 +67,18 @@ export class Session {
   /** Frames accepted (valid) and rejected, for logs and metrics. */
   accepted = 0;
   rejected = 0;
+  /** Frames to the client dropped because it did not read (errors, gravity; superseded states). */
+  unsent = 0;
   private readonly throttle: LatestValueThrottle<Gravity>;
   private authTimer: NodeJS.Timeout | undefined;
-  private heldState: string | undefined;
+  private readonly held = new Map<LatestKind, string>();
   private holdTimer: NodeJS.Timeout | undefined;
   /** Told the client that its values are being dropped, since the last one that went through. */
   private toldDropping = false;
   /** Answered the last ping (see heartbeat()). */
   private alive = true;
+  /** The payload of the last ping: only a pong that echoes it counts as an answer. */
+  private pingPayload: Buffer | undefined;
   /** Arrival of the newest accepted frame: the throttle only ever forwards the newest, so this is its arrival. */
   private receivedAt: number | undefined;
   /** Every log line of this connection carries its id (`conn`). */
@@ -67,25 +89,35 @@ export class Session {
     readonly role: Role,
     private readonly host: SessionHost,
     authenticated: boolean,
+    /** The client's address, for log lines. */
+    readonly remote: string | undefined = undefined,
   ) {
     this.log = host.log.child({ conn: this.id });
     this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g));
-    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('pong', () => {
-      this.alive = true;
-    });
+    socket.on('message', (data, isBinary) => this.guarded(() => this.onMessage(data, isBinary)));
+    socket.on('pong', (data) => this.onPong(data));
     socket.on('close', () => this.onClose());
     socket.on('error', () => socket.terminate());
     if (authenticated) {
       this.authenticated = true;
       this.start();
     } else {
-      this.authTimer = setTimeout(() => socket.close(CloseCode.PolicyViolation, CloseReason.AuthenticationRequired), AUTH_TIMEOUT_MS);
+      this.authTimer = setTimeout(() => this.refuse('auth-timeout', CloseReason.AuthenticationRequired), AUTH_TIMEOUT_MS);
     }
   }
 
   private start(): void {
     this.host.admit(this);
+  }
+
+  /** A handler that throws (a bug) ends this connection with 1011, logged and counted, never the process. */
+  private guarded(handler: () => void): void {
+    try {
+      handler();
+    } catch (error) {
+      this.host.refused(this, 'internal-error', { err: errorMessage(error) });
+      this.close(CloseCode.InternalError, CloseReason.InternalError);
+    }
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -126,13 +158,19 @@ export class Session {
   private onAuthFrame(data: RawData, isBinary: boolean): void {
     const token = isBinary ? undefined : parseAuth(asBytes(data).toString('utf8'));
     if (token === undefined || this.host.token === undefined || !tokenMatches(token, this.host.token)) {
-      this.log.info({ wrongToken: token !== undefined }, 'refused: no valid auth frame');
-      this.socket.close(CloseCode.PolicyViolation, token === undefined ? CloseReason.AuthenticationRequired : CloseReason.WrongToken);
+      if (token === undefined) this.refuse('no-auth-frame', CloseReason.AuthenticationRequired);
+      else this.refuse('wrong-token', CloseReason.WrongToken);
       return;
     }
     clearTimeout(this.authTimer);
     this.authenticated = true;
     this.start();
+  }
+
+  private refuse(kind: SessionRefusal, reason: string): void {
+    clearTimeout(this.authTimer);
+    this.host.refused(this, kind);
+    this.close(CloseCode.PolicyViolation, reason);
   }
 
   private forward(gravity: Gravity): void {
@@ -151,37 +189,64 @@ export class Session {
     this.send({ type: 'error', reason, message });
   }
 
+  /** Any frame, sent as its kind must be toward a slow client (see MAX_BUFFERED_BYTES). */
   send(frame: ServerFrame): void {
-    if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(encodeServerFrame(frame));
+    const text = encodeServerFrame(frame);
+    if (frame.type === 'state') this.sendLatest('state', text);
+    else if (frame.type === 'available' || frame.type === 'unavailable') this.sendLatest('availability', text);
+    else if (frame.type === 'error' || frame.type === 'gravity') this.sendDroppable(text);
+    else if (this.open) this.socket.send(text); // hello: once per connection
   }
 
-  /** A frame that the next one supersedes (the live view's gravity): a slow client simply misses some. */
+  private get open(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  private get backedUp(): boolean {
+    return this.socket.bufferedAmount > MAX_BUFFERED_BYTES;
+  }
+
+  /** A frame that the next one supersedes (the live view's gravity, an error): a slow client simply misses some. */
   sendDroppable(frame: string): void {
-    if (this.socket.readyState !== this.socket.OPEN || this.socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    if (!this.open) return;
+    if (this.backedUp) {
+      this.unsent++;
+      return;
+    }
     this.socket.send(frame);
   }
 
   /** State frames to a slow client: never queue more than MAX_BUFFERED_BYTES, keep only the newest one waiting. */
   sendState(state: LedState): void {
-    const frame = encodeServerFrame({ type: 'state', ...state });
-    if (this.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
-      if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
+    this.sendLatest('state', encodeServerFrame({ type: 'state', ...state }));
+  }
+
+  private sendLatest(kind: LatestKind, frame: string): void {
+    if (!this.open) return;
+    // While anything is held back, newer frames wait behind it, so the client still sees them in order.
+    if (!this.backedUp && this.held.size === 0) {
+      this.socket.send(frame);
       return;
     }
-    this.heldState = frame;
-    this.holdTimer ??= setInterval(() => {
-      if (this.socket.readyState !== this.socket.OPEN) return this.stopHolding();
-      if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES || this.heldState === undefined) return;
-      this.socket.send(this.heldState);
+    if (this.held.has(kind)) this.unsent++;
+    this.held.set(kind, frame);
+    this.holdTimer ??= setInterval(() => this.flushHeld(), DRAIN_POLL_MS);
+  }
+
+  private flushHeld(): void {
+    if (!this.open) {
       this.stopHolding();
-    }, 50);
+      return;
+    }
+    if (this.backedUp) return;
+    for (const frame of this.held.values()) this.socket.send(frame);
+    this.stopHolding();
   }
 
   private stopHolding(): void {
     clearInterval(this.holdTimer);
     this.holdTimer = undefined;
-    this.heldState = undefined;
+    this.held.clear();
   }
 
   close(code: CloseCode, reason: string): void {
@@ -189,8 +254,10 @@ export class Session {
   }
 
   /**
-   * One heartbeat tick: a client that has not answered the previous ping (with a pong) is dropped, any other is
-   * pinged again (RFC 6455 section 5.5.2: an endpoint that receives a Ping "MUST send a Pong frame in response").
+   * One heartbeat tick: a client that has not answered the previous ping is dropped, any other is pinged again.
+   * RFC 6455 section 5.5.3: a Pong "sent in response to a Ping frame must have identical Application data", and a
+   * Pong "MAY be sent unsolicited", as a one-way heartbeat that expects no answer. So each ping carries fresh random
+   * bytes and only a pong that echoes them counts: unsolicited pongs cannot keep a client that never reads alive.
    */
   heartbeat(): void {
     if (!this.alive) {
@@ -198,7 +265,12 @@ export class Session {
       return;
     }
     this.alive = false;
-    this.socket.ping();
+    this.pingPayload = randomBytes(8);
+    this.socket.ping(this.pingPayload);
+  }
+
+  private onPong(data: Buffer): void {
+    if (this.pingPayload?.equals(data)) this.alive = true;
   }
 
   private onClose(): void {

@@ -1,14 +1,16 @@
 /**
  * What the led-driver tells Prometheus: the duty it applied, every state change by reason (fail-safes included),
- * refused inputs by topic and kind, manual commands, and whether it is connected to the broker.
+ * refused inputs by topic and kind, refused requests to its metrics port, manual commands, and whether it is connected to the broker.
  */
-import { type Labels, type LedState, Registry } from '@gravity-led/shared';
+import { type HealthServer, type Labels, type LedState, Registry } from '@gravity-led/shared';
 import type { RunningLedDriver } from './led-driver.js';
 
 export class DriverMetrics {
   readonly registry = new Registry();
   /** Set once the driver runs; the scrape-time values read it. */
   driver: RunningLedDriver | undefined;
+  /** Set once METRICS_PORT listens: what its door refused. */
+  http: HealthServer | undefined;
   private readonly duty = this.registry.gauge('led_duty_percent', 'Duty cycle applied, 0..100, by LED (left = red, right = green)');
   private readonly states = this.registry.counter(
     'led_states_total',
@@ -23,6 +25,9 @@ export class DriverMetrics {
         const [topic = '', kind = ''] = key.split(' ');
         return [{ topic, kind }, n];
       }),
+    );
+    this.registry.counter('driver_http_refused_total', 'Requests to METRICS_PORT refused as malformed, by reason', () =>
+      [...(this.http?.refusals.totals ?? [])].map(([reason, n]): [Labels, number] => [{ reason }, n]),
     );
     this.registry.counter('driver_manual_commands_total', 'Manual commands (leds/set topics) applied', () => [
       [{}, this.driver?.manual.applied ?? 0],

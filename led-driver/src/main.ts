@@ -37,10 +37,13 @@ await runService('led-driver', async (config, log) => {
   if (config.METRICS_PORT > 0) {
     try {
       // Ready: connected to the broker with the LED output open.
-      metricsServer = await startHealthServer(config.METRICS_PORT, undefined, {
-        ready: () => driver.client.connected && !stopping,
-        metrics: () => metrics.registry.render(),
-      });
+      metricsServer = await startHealthServer(
+        config.METRICS_PORT,
+        config.METRICS_HOST,
+        { ready: () => driver.client.connected && !stopping, metrics: () => metrics.registry.render() },
+        log,
+      );
+      metrics.http = metricsServer;
     } catch (error) {
       // Observability must never cost control of the LEDs: the driver runs on without its metrics port.
       log.error(

@@ -146,6 +146,7 @@ export const VARIABLES = {
     /^[\w-]{1,64}$/.test(raw) ? raw : undefined,
   ),
   METRICS_PORT: port('Prometheus /metrics, /healthz and /readyz of the led-driver', 9464, true),
+  METRICS_HOST: text("address the led-driver's METRICS_PORT listens on", 'an IP address or host name', /^[\w.:-]+$/),
   DATA_DIR: variable('folder for generated secrets and the certificate', 'a folder path', DEFAULT_DATA_DIR, (raw) => raw),
   LOG_LEVEL: oneOf('log level', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   LOG_FORMAT: oneOf('`pretty` for people, `json` for machines, `auto` = pretty on a terminal', 'auto', ['auto', 'pretty', 'json']),

@@ -2,11 +2,15 @@
  * The HTTP endpoints for orchestrators and Prometheus, answered the same way by the gateway (on GATEWAY_PORT, next
  * to the phone page) and by the led-driver (on METRICS_PORT): `/healthz` (the process answers), `/readyz` (ready to
  * do its job, else 503) and `/metrics` (Prometheus text exposition 0.0.4). With them, what every small server of ours
- * answers: 405 to anything but GET and HEAD, 404 to a path nobody serves.
+ * answers: 405 to anything but GET and HEAD, 404 to a path nobody serves, 400 to a request target that is not a URL,
+ * and what bounds a stranger's requests (REQUEST_LIMITS). No request, however malformed, escapes as an exception.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
-import { listen } from './net.js';
+import { keepListening, listen } from './net.js';
+import { RefusalLog } from './refusal-log.js';
 
 export interface Health {
   /** Ready to do its job (connected to the broker, so gravity can flow): `/readyz` says 200, else 503. */
@@ -18,9 +22,63 @@ export interface Health {
 /** A server's own routes, tried after the health endpoints: true when one answered the request. */
 export type Routes = (path: string, req: IncomingMessage, res: ServerResponse) => boolean;
 
-export function createHealthHandler(health: Health, routes?: Routes): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+/**
+ * A request (or WebSocket handshake) must arrive whole within 10 s, not Node's default minutes: a client dribbling
+ * its headers, or one that connects and says nothing, would otherwise hold a socket that long. Our pages and
+ * handshakes are a few hundred bytes. Node enforces these timeouts when it checks its connections, every 30 s by
+ * default, which would let a silent socket live 40 s: it checks every second here.
+ */
+export const REQUEST_LIMITS = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 1000 } as const;
+/**
+ * On an https port the TLS handshake comes first, and until it is done the HTTP limits above do not apply: it gets
+ * the same 10 s (Node's `handshakeTimeout` default is 120 s, during which a connection that never says a word is held).
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** How often the repeats of refused requests are summed up in one log line (the first of each kind is logged at once). */
+export const REFUSAL_SUMMARY_MS = 60_000;
+
+/** A refusal log for a server's door: the first refusal of each kind a warning, then one summary a minute. */
+export function doorRefusals(log: Logger): RefusalLog {
+  return new RefusalLog(log, { summary: { everyMs: REFUSAL_SUMMARY_MS, message: 'refused in the last minute' } });
+}
+
+/**
+ * The request target as a URL, or undefined when it is none. RFC 9112 section 3.2 lets a client send the
+ * absolute-form (`GET http://host:port/path`), which a server "MUST accept"; Node's parser passes it through as it
+ * came, so `http://x:99999/` (a port out of range) or `http://[` (a broken IPv6 literal) reach `new URL`, which
+ * throws. Only the path and query are ours to read: the authority of an absolute-form target is ignored.
+ */
+export function requestTarget(req: Pick<IncomingMessage, 'url'>): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The answer to a request target that is not a URL: 400, the connection closed. */
+export function badRequest(res: ServerResponse): void {
+  res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('bad request target\n');
+}
+
+/**
+ * The request handler of a server with the health endpoints: `routes` after them, 404 when none answers. Refusals
+ * (`bad-request`) and anything thrown (`internal-error`, answered with 500) go to `refusals`, never up the stack.
+ */
+export function createHealthHandler(
+  health: Health,
+  refusals: RefusalLog,
+  routes?: Routes,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const target = requestTarget(req);
+    if (!target) {
+      refusals.record('bad-request', 'refused a request target that is not a URL (400)', { remote: req.socket.remoteAddress });
+      badRequest(res);
+      return;
+    }
+    const path = target.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -39,21 +97,42 @@ export function createHealthHandler(health: Health, routes?: Routes): (req: Inco
     if (routes?.(path, req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   };
+  return (req, res) => {
+    try {
+      handle(req, res);
+    } catch (error) {
+      refusals.record('internal-error', 'a request failed inside the server (500)', { err: errorMessage(error), url: clip(req.url) });
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' }).end('internal error\n');
+    }
+  };
+}
+
+/** A request target for a log line: short, whatever a stranger sent. */
+export function clip(text: string | undefined, max = 100): string {
+  const value = text ?? '';
+  return value.length > max ? `${value.slice(0, max)}…` : value;
 }
 
 export interface HealthServer {
   readonly port: number;
+  /** What its door refused so far (`bad-request`, ...), for metrics. */
+  readonly refusals: RefusalLog;
   close(): Promise<void>;
 }
 
 /** A port with the health endpoints alone (the led-driver's METRICS_PORT); port 0 lets the OS choose. */
-export async function startHealthServer(port: number, host: string | undefined, health: Health): Promise<HealthServer> {
-  const server = createServer(createHealthHandler(health));
+export async function startHealthServer(port: number, host: string | undefined, health: Health, log: Logger): Promise<HealthServer> {
+  const refusals = doorRefusals(log);
+  const server: Server = createServer(REQUEST_LIMITS, createHealthHandler(health, refusals));
   const bound = await listen(server, port, host);
+  keepListening(server, refusals);
   return {
     port: bound,
+    refusals,
     close: () =>
       new Promise<void>((done) => {
+        refusals.stop();
         server.closeAllConnections();
         server.close(() => done());
       }),

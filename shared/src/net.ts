@@ -1,5 +1,7 @@
 /** Small socket helpers that services, `npm start`, the tests and the benchmark all need, written once. */
 import { connect, createServer, type Server } from 'node:net';
+import { errorMessage } from './errors.js';
+import type { RefusalLog } from './refusal-log.js';
 
 /** Starts `server` listening and resolves with the port it got (the asked one, or the OS's choice for 0). */
 export function listen(server: Server, port: number, host: string | undefined): Promise<number> {
@@ -9,6 +11,19 @@ export function listen(server: Server, port: number, host: string | undefined): 
       server.off('error', reject);
       const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+/**
+ * Keeps a listening server listening through the errors it may still emit once it listens (a failed accept():
+ * EMFILE, ENFILE, ENOMEM). Without a listener an 'error' event is thrown, and one stranger's connection would end
+ * the process; with it the error is logged (the first of each code, then counted) and the server goes on.
+ */
+export function keepListening(server: Server, refusals: RefusalLog): void {
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    refusals.record(`listener-${error.code ?? 'error'}`, 'a listening socket reported an error; still listening', {
+      err: errorMessage(error),
     });
   });
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MAX_PENDING_AUTH } from '@gravity-led/gateway';
+import { MAX_PENDING_AUTH, MAX_PENDING_AUTH_PER_ADDRESS } from '@gravity-led/gateway';
 import type { MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { collect, MosquittoSub, mosquittoPub, operatorClient, WsClient } from '../helpers/clients.js';
@@ -154,12 +154,19 @@ describe('gateway limits', () => {
     await occupancy(0, 1);
   });
 
-  it(`at most ${MAX_PENDING_AUTH} connections may wait to authenticate; a client with the token still gets in`, async () => {
+  it(`at most ${MAX_PENDING_AUTH} connections may wait to authenticate, ${MAX_PENDING_AUTH_PER_ADDRESS} from one address; a client with the token still gets in`, async () => {
+    // Linux routes all of 127.0.0.0/8 to the loopback interface: each address is another source, as another machine would be.
+    const from = (n: number) => ({ localAddress: `127.0.0.${n + 1}` });
+    const addresses = MAX_PENDING_AUTH / MAX_PENDING_AUTH_PER_ADDRESS;
     const pending: WsClient[] = [];
-    for (let i = 0; i < MAX_PENDING_AUTH; i++) pending.push(WsClient.connect(system.gatewayUrl));
+    for (let a = 0; a < addresses; a++) {
+      for (let i = 0; i < MAX_PENDING_AUTH_PER_ADDRESS; i++) pending.push(WsClient.connect(system.gatewayUrl, from(a)));
+    }
     await Promise.all(pending.map((c) => c.opened));
-    const extra = WsClient.connect(system.gatewayUrl);
-    assert.equal(await extra.closed(), -503);
+    const fromAFullAddress = WsClient.connect(system.gatewayUrl, from(0));
+    assert.equal(await fromAFullAddress.closed(), -429);
+    const fromANewAddress = WsClient.connect(system.gatewayUrl, from(addresses));
+    assert.equal(await fromANewAddress.closed(), -503);
     const controller = await WsClient.controller(system);
     controller.close();
     for (const c of pending) c.close();

@@ -1,20 +1,21 @@
 /**
  * The phone page and the live view are plain JS (gateway/public), so they cannot import gateway/src/protocol.ts:
  * link.js keeps its own copy of the close codes and reasons, secure-link.js of the default HTTPS port. This test keeps
- * them in step, and checks that every frame type the pages react to, and the auth frame they send, is one the
- * protocol defines.
+ * them in step, and checks that every frame type the pages react to is one the protocol defines, and that the
+ * subprotocols by which they present the token are the protocol's.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { authFrameToken, CloseCode, CloseReason, SERVER_FRAME_TYPES } from '@gravity-led/gateway';
+import { CloseCode, CloseReason, PROTOCOL, SERVER_FRAME_TYPES, tokenFromProtocols, tokenProtocols } from '@gravity-led/gateway';
 import { VARIABLES } from '@gravity-led/shared';
 import { ROOT } from '../helpers/system.js';
 
 interface PageLink {
   CloseCode: Record<string, number>;
   CloseReason: Record<string, string>;
+  tokenProtocols(token: string): string[];
 }
 const link: PageLink = await import(new URL('gateway/public/link.js', `file://${ROOT}`).href);
 const secureLink: { DEFAULT_HTTPS_PORT: number } = await import(new URL('gateway/public/secure-link.js', `file://${ROOT}`).href);
@@ -53,9 +54,14 @@ describe('the page and gateway/src/protocol.ts agree', () => {
     assert.equal(secureLink.DEFAULT_HTTPS_PORT, VARIABLES.GATEWAY_HTTPS_PORT.default);
   });
 
-  it("the page's auth frame is the protocol's", () => {
-    const sent = /JSON\.stringify\(\{\s*type:\s*'([^']+)',\s*token:/.exec(source('link.js'));
-    assert.ok(sent, 'link.js sends an auth frame');
-    assert.equal(authFrameToken({ type: sent[1], token: 'a-token' }), 'a-token');
+  it("the page's handshake subprotocols are the protocol's, and carry any allowed token intact", () => {
+    // GATEWAY_TOKEN may hold `/`, `=`, `+`, `~` and `.`; a generated token is base64url.
+    for (const token of ['a-generated_token-0123456789AB', 'with/slash+plus=equals~tilde.dot', 'ünïcødé-tøkén-0123']) {
+      assert.deepEqual(link.tokenProtocols(token), tokenProtocols(token));
+      assert.equal(tokenFromProtocols(link.tokenProtocols(token)), token);
+      // Each must be an HTTP token (RFC 6455 section 4.1; RFC 9110 section 5.6.2), or the browser throws.
+      for (const protocol of link.tokenProtocols(token)) assert.match(protocol, /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/);
+    }
+    assert.equal(link.tokenProtocols('t')[0], PROTOCOL, 'the page offers the protocol the gateway answers');
   });
 });

@@ -20,7 +20,7 @@ const FIXED: Record<string, RegExp> = {
   MQTT_URL: /^mqtt:\/\/broker:\$\{BROKER_PORT:-1883\}$/,
 };
 /** Left out on purpose: a container listens on all its interfaces, `ports:` decides what the Pi exposes. */
-const NOT_PASSED = new Set(['GATEWAY_HOST', 'BROKER_HOST']);
+const NOT_PASSED = new Set(['GATEWAY_HOST', 'BROKER_HOST', 'METRICS_HOST']);
 
 describe('docker-compose.yml', () => {
   it('has exactly the services broker, gateway and led-driver, each restarting unless stopped', () => {

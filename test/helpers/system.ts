@@ -178,6 +178,7 @@ export class TestSystem {
       BROKER_WS_PORT: String(ports.brokerWs),
       MQTT_URL: `mqtt://127.0.0.1:${ports.broker}`,
       METRICS_PORT: String(ports.driverMetrics),
+      METRICS_HOST: '127.0.0.1',
       LED_BACKEND: 'sim',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'debug',

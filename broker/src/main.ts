@@ -1,9 +1,9 @@
 /** `npm start -w broker`: the embedded MQTT broker alone, exactly as its container runs it. */
-import { loadSecrets, runService, tlsForPort, topicsFor } from '@gravity-led/shared';
+import { followSecrets, runService, tlsForPort, topicsFor } from '@gravity-led/shared';
 import { startBroker } from './broker.js';
 
 await runService('broker', async (config, log) => {
-  const secrets = loadSecrets(config);
+  const secrets = followSecrets(config);
   // The same certificate as the gateway's HTTPS port: the configured files, or the one generated in DATA_DIR.
   const credentials = await tlsForPort(config.BROKER_TLS_PORT, config, log);
   if (credentials)

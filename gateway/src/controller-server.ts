@@ -87,7 +87,8 @@ const REFUSALS: Readonly<Record<DoorRefusal, string>> = {
 
 export interface ControllerServerOptions {
   readonly auth: AuthMode;
-  readonly token: string;
+  /** The token, or where to read it at each check: the gateway follows DATA_DIR/secrets.json (followSecrets). */
+  readonly token: string | (() => string);
   readonly maxClients: number;
   readonly maxRate: number;
   /**
@@ -132,8 +133,11 @@ export class ControllerServer {
       for (const session of this.sessions) session.heartbeat();
     }, options.heartbeatMs ?? VARIABLES.GATEWAY_HEARTBEAT_MS.default);
     this.heartbeat.unref();
+    const server = this;
     this.host = {
-      token: options.auth === 'token' ? options.token : undefined,
+      get token() {
+        return options.auth === 'token' ? server.token : undefined;
+      },
       maxRate: options.maxRate,
       log: options.log,
       metrics: options.metrics,
@@ -145,6 +149,11 @@ export class ControllerServer {
       publish: (gravity, receivedAt) => this.publish(gravity, receivedAt),
       release: (session) => this.release(session),
     };
+  }
+
+  private get token(): string {
+    const { token } = this.options;
+    return typeof token === 'function' ? token() : token;
   }
 
   get controllerCount(): number {
@@ -191,7 +200,7 @@ export class ControllerServer {
     if (!authenticated) {
       const presented = handshakeToken(req, target);
       if (presented !== undefined) {
-        if (!tokenMatches(presented.token, this.options.token)) {
+        if (!tokenMatches(presented.token, this.token)) {
           this.refuse('wrong-token', { remote, via: presented.source });
           // A browser sees nothing of a refused handshake but a failed connection; a page that presented its token as
           // a subprotocol is told why in a close frame instead, as the first-frame auth would have told it.

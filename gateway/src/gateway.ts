@@ -24,7 +24,8 @@ export interface GatewayOptions {
   readonly httpsPort: number;
   readonly tls?: { cert: string | Buffer; key: string | Buffer };
   readonly auth: AuthMode;
-  readonly token: string;
+  /** The token, or where to read it at each check (a followed secrets file). */
+  readonly token: string | (() => string);
   readonly maxClients: number;
   readonly maxRate: number;
   readonly heartbeatMs?: number;

@@ -1,9 +1,9 @@
 /** `npm start -w gateway`: the WebSocket gateway alone, exactly as its container runs it. */
-import { lanHosts, loadSecrets, phoneLinks, runningInContainer, runService, tlsForPort, topicsFor } from '@gravity-led/shared';
+import { followSecrets, lanHosts, phoneLinks, runningInContainer, runService, tlsForPort, topicsFor } from '@gravity-led/shared';
 import { startGateway } from './gateway.js';
 
 await runService('gateway', async (config, log) => {
-  const secrets = loadSecrets(config);
+  const secrets = followSecrets(config);
   // Phone browsers give motion sensors only to https pages: the HTTPS port always has a certificate.
   const tls = await tlsForPort(config.GATEWAY_HTTPS_PORT, config, log);
   if (tls) {
@@ -12,13 +12,28 @@ await runService('gateway', async (config, log) => {
       `HTTPS certificate (${tls.source === 'files' ? 'TLS_CERT_FILE' : 'self-signed'}), SHA-256 fingerprint ${tls.fingerprint}`,
     );
   }
+  let announced: string | undefined;
+  let reachable: typeof config | undefined;
+  const announce = (token: string) => {
+    announced = token;
+    if (!reachable) return;
+    for (const link of phoneLinks(reachable, token, hosts.length > 0 ? hosts : ['localhost']))
+      log.info({ link }, `open on the phone: ${link}`);
+  };
+  const hosts = lanHosts(config.PUBLIC_HOSTS);
   const gateway = await startGateway({
     host: config.GATEWAY_HOST,
     port: config.GATEWAY_PORT,
     httpsPort: config.GATEWAY_HTTPS_PORT,
     tls,
     auth: config.GATEWAY_AUTH,
-    token: secrets.gatewayToken,
+    // Read at each check: a token replaced in secrets.json (the file deleted, another service restarted) is followed,
+    // and its phone links logged as at start.
+    token: () => {
+      const token = secrets.gatewayToken;
+      if (token !== announced) announce(token);
+      return token;
+    },
     maxClients: config.GATEWAY_MAX_CLIENTS,
     maxRate: config.GATEWAY_MAX_RATE,
     heartbeatMs: config.GATEWAY_HEARTBEAT_MS,
@@ -29,15 +44,12 @@ await runService('gateway', async (config, log) => {
   });
   log.info({ port: gateway.port, httpsPort: gateway.httpsPort, mqtt: config.MQTT_URL }, 'gateway ready');
   // A container has no terminal for the start banner: its log is where a person finds the link to open on the phone.
-  const hosts = lanHosts(config.PUBLIC_HOSTS);
   if (hosts.length === 0 && runningInContainer()) {
     log.warn(
       "in a container this machine's name and address are unknown: set PUBLIC_HOSTS to the Pi's (e.g. raspberrypi.local,192.168.1.20) so the certificate and the phone links name them",
     );
   }
-  const reachable = { ...config, GATEWAY_HTTPS_PORT: gateway.httpsPort };
-  for (const link of phoneLinks(reachable, secrets.gatewayToken, hosts.length > 0 ? hosts : ['localhost'])) {
-    log.info({ link }, `open on the phone: ${link}`);
-  }
+  reachable = { ...config, GATEWAY_HTTPS_PORT: gateway.httpsPort };
+  announce(secrets.gatewayToken);
   return { stop: () => gateway.close() };
 });

@@ -1,12 +1,12 @@
 /** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
-import { errorMessage, type HealthServer, loadSecrets, runService, startHealthServer, topicsFor } from '@gravity-led/shared';
+import { errorMessage, followSecrets, type HealthServer, runService, startHealthServer, topicsFor } from '@gravity-led/shared';
 import { openBackend } from './backends/select.js';
 import { shaped } from './backends/shaping.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
 
 await runService('led-driver', async (config, log) => {
-  const secrets = loadSecrets(config);
+  const secrets = followSecrets(config);
   const hardware = await openBackend({
     kind: config.LED_BACKEND,
     pins: { right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN },

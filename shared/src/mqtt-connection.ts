@@ -25,6 +25,7 @@ function mqttLib(): typeof Mqtt {
 
 export interface ServiceConnectionOptions {
   readonly url: string;
+  /** Read again before each reconnection attempt: a live account (followSecrets) is followed. */
   readonly account: Account;
   /** Short service name, used in the client id. */
   readonly service: string;
@@ -85,7 +86,12 @@ export function connectService(options: ServiceConnectionOptions): MqttClient {
     if (stopped || timer) return;
     timer = setTimeout(() => {
       timer = undefined;
-      if (!stopped) client.reconnect();
+      if (stopped) return;
+      // The account as it is now: a live one (followSecrets) may have changed since, when a restarted service
+      // generated new secrets; the broker, refusing the old password, is waiting for the new one.
+      client.options.username = options.account.username;
+      client.options.password = options.account.password;
+      client.reconnect();
     }, delay);
     delay = nextReconnectDelay(delay);
   });

@@ -1,11 +1,11 @@
 /**
  * Secrets that are "generated once and kept on disk": the gateway token and the two MQTT accounts.
  * A value set in the environment always wins; otherwise the stored one is used, or a new one is created.
- * The layout of DATA_DIR/secrets.json is this module's alone: everything else reads it through loadSecrets or
- * readStoredSecrets.
+ * The layout of DATA_DIR/secrets.json is this module's alone: everything else reads it through loadSecrets,
+ * followSecrets (the running services) or readStoredSecrets.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { writeOnce } from './data-dir.js';
@@ -80,7 +80,10 @@ export function readStoredSecrets(dataDir: string): Partial<Secrets> | undefined
 
 /** The secrets in force: the environment's where set, else the stored (or newly generated) ones. */
 export function loadSecrets(config: Config): Secrets & { readonly dataDir: string } {
-  const stored = readStored(config.DATA_DIR);
+  return inForce(config, readStored(config.DATA_DIR));
+}
+
+function inForce(config: Config, stored: StoredSecrets): Secrets & { readonly dataDir: string } {
   return {
     dataDir: config.DATA_DIR,
     gatewayToken: config.GATEWAY_TOKEN ?? stored.gatewayToken,
@@ -92,6 +95,74 @@ export function loadSecrets(config: Config): Secrets & { readonly dataDir: strin
       username: config.MQTT_SERVICE_USERNAME ?? stored.serviceUsername,
       password: config.MQTT_SERVICE_PASSWORD ?? stored.servicePassword,
     },
+  };
+}
+
+/** What tells one version of the file from another without reading it: a rewrite or a new file changes it. */
+function fileVersion(file: string): string | undefined {
+  try {
+    const { dev, ino, size, mtimeMs } = statSync(file);
+    return `${dev}:${ino}:${size}:${mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The secrets in force, kept in step with DATA_DIR/secrets.json while the service runs: what a long-running service
+ * uses, where loadSecrets is a snapshot. Deleting the file and restarting one service (how the token is revoked)
+ * makes that service generate new secrets; the services still running take them up the next time they use them,
+ * rather than lock each other out of the broker until all three have restarted. So the broker checks each login
+ * against the file as it is now, the gateway and the led-driver present the current account at each (re)connect, and
+ * the gateway checks tokens against the current one.
+ *
+ * Each read costs a stat() of the file; it is read again only when it changed. A file that is gone or cannot be read
+ * leaves the last secrets in force (nobody is locked out by a deletion alone), and a value set in the environment
+ * always wins. `operator` and `service` are live: keep them, and their fields are read anew each time.
+ */
+export function followSecrets(config: Config): Secrets & { readonly dataDir: string } {
+  const file = join(config.DATA_DIR, SECRETS_FILE);
+  let current = loadSecrets(config);
+  let version = fileVersion(file);
+  const now = (): Secrets => {
+    const seen = fileVersion(file);
+    if (seen === undefined || seen === version) return current;
+    try {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>;
+      if (typeof stored !== 'object' || stored === null) return current;
+      // A hand-edited file may lack a field: the value in force stays for it, as loadSecrets would fill it in.
+      current = inForce(config, { ...storedOf(current), ...stored });
+      version = seen;
+    } catch {
+      // Half-written by an editor, or unreadable: try again at the next use.
+    }
+    return current;
+  };
+  const live = (account: (s: Secrets) => Account): Account => ({
+    get username() {
+      return account(now()).username;
+    },
+    get password() {
+      return account(now()).password;
+    },
+  });
+  return {
+    dataDir: config.DATA_DIR,
+    get gatewayToken() {
+      return now().gatewayToken;
+    },
+    operator: live((s) => s.operator),
+    service: live((s) => s.service),
+  };
+}
+
+function storedOf(secrets: Secrets): StoredSecrets {
+  return {
+    gatewayToken: secrets.gatewayToken,
+    operatorUsername: secrets.operator.username,
+    operatorPassword: secrets.operator.password,
+    serviceUsername: secrets.service.username,
+    servicePassword: secrets.service.password,
   };
 }
 

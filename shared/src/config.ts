@@ -53,6 +53,22 @@ const decimal = (doc: string, fallback: number, min: number, max: number) =>
 
 const MQTT_URL_PATTERN = /^(mqtts?|wss?):\/\/[^\s/?#]+(:\d{1,5})?(\/[^\s]*)?$/;
 
+/**
+ * A broker URL the MQTT client can use: the pattern, then the URL parser the client itself uses (so `mqtt://[::1`
+ * is refused here, not thrown at connect), and a port in 1..65535 (the parser lets 0 through, the socket does not).
+ */
+function mqttUrl(raw: string): string | undefined {
+  if (!MQTT_URL_PATTERN.test(raw)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.port !== '' && integer(url.port, 1, 65535) === undefined) return undefined;
+  return raw;
+}
+
 /** Where generated secrets and the certificate live: `.data/` at the repository root unless DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../.data', import.meta.url));
 
@@ -85,9 +101,9 @@ export const VARIABLES = {
   GATEWAY_MAX_RATE: whole('frames per second accepted from one controller; the excess is dropped, latest wins', 1000, 1, 100000),
   MQTT_URL: variable<string>(
     'broker used by gateway and led-driver',
-    'mqtt://, mqtts://, ws:// or wss:// URL',
+    'an mqtt://, mqtts://, ws:// or wss:// URL (port, if given, 1..65535)',
     'mqtt://localhost:1883',
-    (raw) => (MQTT_URL_PATTERN.test(raw) ? raw : undefined),
+    mqttUrl,
   ),
   MQTT_USERNAME: text(
     "the operator's MQTT account (mosquitto_pub/sub, MQTT Explorer, Home Assistant)",
@@ -152,6 +168,39 @@ export type Config = {
   readonly [K in VariableName]: (typeof VARIABLES)[K]['default'] | NonNullable<ReturnType<(typeof VARIABLES)[K]['parse']>>;
 };
 
+/**
+ * Rules across variables, checked once each variable has parsed on its own: the one home of every check that needs
+ * two of them. Each returns the error line, naming the variables concerned, or undefined when the rule holds.
+ */
+const RULES: readonly ((config: Config) => string | undefined)[] = [
+  (c) =>
+    (c.TLS_CERT_FILE === undefined) !== (c.TLS_KEY_FILE === undefined)
+      ? 'TLS_CERT_FILE and TLS_KEY_FILE must be set together (or neither, for a generated certificate)'
+      : undefined,
+  (c) =>
+    c.LED_RIGHT_PIN === c.LED_LEFT_PIN
+      ? `LED_RIGHT_PIN and LED_LEFT_PIN are both ${c.LED_RIGHT_PIN}: the two LEDs need two different pins`
+      : undefined,
+  // A service cannot listen twice on one port: the second listener would fail with EADDRINUSE after the first
+  // had started. 0 (off) may repeat.
+  distinctPorts('the broker', ['BROKER_PORT', 'BROKER_WS_PORT', 'BROKER_TLS_PORT']),
+  distinctPorts('the gateway', ['GATEWAY_PORT', 'GATEWAY_HTTPS_PORT']),
+];
+
+function distinctPorts(service: string, names: readonly VariableName[]): (config: Config) => string | undefined {
+  return (config) => {
+    for (const [i, a] of names.entries()) {
+      for (const b of names.slice(i + 1)) {
+        const port = config[a];
+        if (port !== 0 && port === config[b]) {
+          return `${a} and ${b} are both ${String(port)}: each listener of ${service} needs its own port (0 turns one off)`;
+        }
+      }
+    }
+    return undefined;
+  };
+}
+
 /** Quotes a value for the error line without letting control characters or megabytes through. */
 function show(raw: string): string {
   const clipped = raw.length > 64 ? `${raw.slice(0, 64)}…` : raw;
@@ -160,7 +209,8 @@ function show(raw: string): string {
 
 /**
  * Reads every variable. An unset or empty variable takes its default (compose's `${VAR:-}` passes empty strings);
- * anything else must parse, or a ConfigError names the variable, the value and what is allowed.
+ * anything else must parse, or a ConfigError names the variable, the value and what is allowed; then the RULES
+ * across variables must hold.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
   const config: Record<string, unknown> = {};
@@ -174,8 +224,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (value === undefined) throw new ConfigError(`${name}=${show(raw)} is not allowed: expected ${spec.allowed}`);
     config[name] = value;
   }
-  if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
-    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together (or neither, for a generated certificate)');
+  for (const rule of RULES) {
+    const broken = rule(config as Config);
+    if (broken) throw new ConfigError(broken);
   }
   return config as Config;
 }

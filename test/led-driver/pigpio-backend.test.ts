@@ -157,12 +157,4 @@ describe('backend selection', () => {
       await backend.close();
     }
   });
-
-  it('refuses the same pin for both LEDs', async () => {
-    const { log } = captureLog();
-    await assert.rejects(
-      openBackend({ kind: 'auto', pins: { right: 18, left: 18 }, log, hardware: { loadPigpio: async () => fakePigpio().module } }),
-      /LED_RIGHT_PIN and LED_LEFT_PIN are both 18/,
-    );
-  });
 });

@@ -1,5 +1,5 @@
 /** Chooses the backend from LED_BACKEND; `auto` tries real GPIO and falls back to the simulation, saying why. */
-import type { Logger } from '@gravity-led/shared';
+import { type Logger, VARIABLES } from '@gravity-led/shared';
 import type { LedBackend, LedPins } from './backend.js';
 import { readBoardModel } from './board.js';
 import { loadPigpio, openPigpio, type PigpioLoader } from './pigpio.js';
@@ -20,11 +20,12 @@ export interface HardwareOptions {
   readonly sysfsSettleMs?: number;
 }
 
+/** The configuration table's defaults, read from it (never copied), and the real pigpio module and board. */
 export const DEFAULT_HARDWARE: HardwareOptions = {
-  pwmFrequency: 800,
-  pwmRange: 1000,
-  sysfsRoot: '/sys/class/pwm',
-  pwmChip: 'auto',
+  pwmFrequency: VARIABLES.PWM_FREQUENCY.default,
+  pwmRange: VARIABLES.PWM_RANGE.default,
+  sysfsRoot: VARIABLES.LED_SYSFS_ROOT.default,
+  pwmChip: VARIABLES.LED_PWM_CHIP.default,
   loadPigpio,
   readModel: readBoardModel,
 };
@@ -55,9 +56,6 @@ const HARDWARE: Record<Exclude<BackendKind, 'auto' | 'sim'>, Opener> = {
 export async function openBackend({ kind, pins, log, hardware, simFile }: BackendChoice): Promise<LedBackend> {
   if (kind === 'sim') return new SimBackend(simFile);
   const options = { ...DEFAULT_HARDWARE, ...hardware };
-  if (pins.right === pins.left) {
-    throw new Error(`LED_RIGHT_PIN and LED_LEFT_PIN are both ${pins.right}: the two LEDs need two different pins`);
-  }
   if (kind !== 'auto') return HARDWARE[kind](pins, options);
   const reasons: string[] = [];
   for (const [name, open] of Object.entries(HARDWARE)) {

@@ -1,5 +1,5 @@
 /** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
-import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
+import { atExit, loadSecrets, runService, topicsFor } from '@gravity-led/shared';
 import { openBackend } from './backends/select.js';
 import { shaped } from './backends/shaping.js';
 import { DriverMetrics } from './driver-metrics.js';
@@ -20,6 +20,9 @@ await runService('led-driver', async (config, log) => {
     },
     simFile: config.LED_SIM_FILE,
   });
+  // The last line of defence: however the process ends from here on (an error nobody caught, the shutdown deadline,
+  // a failed start), both LEDs go off and the GPIO is let go before it is gone.
+  atExit(() => hardware.closeSync());
   const backend = shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
   const metrics = new DriverMetrics();
   const driver = startLedDriver({

@@ -15,6 +15,11 @@ export interface LedBackend {
   write(duty: Duty): void;
   /** Both LEDs off, then the hardware released. Called once, at shutdown. */
   close(): Promise<void>;
+  /**
+   * The same, at once and without waiting for anything: for the process's last moments (an error nobody caught,
+   * process.exit from the shutdown deadline), where no promise will be awaited. Idempotent, and a no-op after close().
+   */
+  closeSync(): void;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Real GPIO through the pigpio C library (Raspberry Pi 1 to 4, Zero): DMA-timed PWM on any BCM pin.
  * `pigpio` is an optional dependency, imported only when this backend is asked for, so `npm install` works anywhere.
  */
-import type { Duty } from '@gravity-led/shared';
+import { type Duty, reclaimSignals } from '@gravity-led/shared';
 import { dutySteps, type LedBackend, type LedPins } from './backend.js';
 
 /** The part of pigpio's Gpio class we use. */
@@ -86,8 +86,12 @@ export class PigpioBackend implements LedBackend {
     this.left.pwmWrite(dutySteps(duty.left, this.range));
   }
 
-  /** Both pins driven low (which also stops their PWM), then the library released: in that order, once. */
   async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  /** Both pins driven low (which also stops their PWM), then the library released: in that order, once. */
+  closeSync(): void {
     if (this.closed) return;
     this.closed = true;
     try {
@@ -115,6 +119,15 @@ export async function openPigpio(pins: LedPins, options: PigpioOptions): Promise
     throw new Error(
       `pigpio could not initialise (${(error as Error).message}): it needs root with /dev/mem (a privileged container), and no pigpiod running on the host`,
     );
+  } finally {
+    // gpioInitialise() installs the C library's handler for every signal (pigpio.c: initInitialise calls
+    // sigSetHandler before it maps the peripherals, so even a failed start leaves it there), and that handler ends in
+    // `gpioTerminate(); exit(-1)`: exit code 255, no `shutdown` state, no `offline`, a lit pin left lit. The C library
+    // can be told not to (PI_CFG_NOSIGHANDLER through gpioCfgSetInternals), but the npm module does not expose that
+    // call (its src/pigpio.cc binds gpioCfgInterfaces, gpioCfgClock and gpioCfgSocketPort only); its documented
+    // remedy is to register Node's handlers after initialize() (doc/configuration.md, "initialize()"). Ours were
+    // registered at start-up, before any backend, so they are registered again now.
+    reclaimSignals();
   }
   try {
     const open = (pin: number) => {

@@ -39,6 +39,10 @@ export class ShapedBackend implements LedBackend {
   close(): Promise<void> {
     return this.inner.close();
   }
+
+  closeSync(): void {
+    this.inner.closeSync();
+  }
 }
 
 /** The backend itself when the shape is linear, so the seed's behaviour has no extra layer. */

@@ -69,6 +69,14 @@ function findChip(root: string, wanted: 'auto' | number): { dir: string; npwm: n
   return chip;
 }
 
+function attempt(errors: unknown[], step: () => void): void {
+  try {
+    step();
+  } catch (error) {
+    errors.push(error);
+  }
+}
+
 /** One exported PWM channel: duty in nanoseconds of a fixed period. */
 class Channel {
   constructor(
@@ -107,22 +115,29 @@ export class SysfsBackend implements LedBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const errors: unknown[] = [];
-    const attempt = (step: () => void) => {
-      try {
-        step();
-      } catch (error) {
-        errors.push(error);
-      }
-    };
-    for (const c of [this.right, this.left]) attempt(() => c.set('duty_cycle', 0));
-    for (const c of [this.right, this.left]) attempt(() => c.set('enable', 0));
+    const errors = this.off();
     for (const [i, c] of [this.right, this.left].entries()) {
-      attempt(() => writeFileSync(join(this.chipDir, 'unexport'), String(this.numbers[i])));
+      attempt(errors, () => writeFileSync(join(this.chipDir, 'unexport'), String(this.numbers[i])));
       // One write at a time: the kernel removes the folder before the next unexport.
       await until(() => !existsSync(c.dir), this.settleMs);
     }
     if (errors.length > 0) throw errors[0];
+  }
+
+  /** Both dark at once (duty 0, disabled), then both unexported without waiting for the kernel to tidy up. */
+  closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const errors = this.off();
+    for (const n of this.numbers) attempt(errors, () => writeFileSync(join(this.chipDir, 'unexport'), String(n)));
+    if (errors.length > 0) throw errors[0];
+  }
+
+  private off(): unknown[] {
+    const errors: unknown[] = [];
+    for (const c of [this.right, this.left]) attempt(errors, () => c.set('duty_cycle', 0));
+    for (const c of [this.right, this.left]) attempt(errors, () => c.set('enable', 0));
+    return errors;
   }
 }
 

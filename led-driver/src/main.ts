@@ -1,5 +1,6 @@
 /** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
 import { atExit, loadSecrets, runService, topicsFor } from '@gravity-led/shared';
+import { readBoardModel } from './backends/board.js';
 import { openBackend } from './backends/select.js';
 import { shaped } from './backends/shaping.js';
 import { DriverMetrics } from './driver-metrics.js';
@@ -17,6 +18,7 @@ await runService('led-driver', async (config, log) => {
       pwmRange: config.PWM_RANGE,
       sysfsRoot: config.LED_SYSFS_ROOT,
       pwmChip: config.LED_PWM_CHIP,
+      readModel: () => readBoardModel(config.LED_BOARD_MODEL_FILE),
     },
     simFile: config.LED_SIM_FILE,
   });
@@ -57,6 +59,7 @@ await runService('led-driver', async (config, log) => {
   log.info(
     {
       backend: backend.name,
+      ...(backend.detail ? { detail: backend.detail } : {}),
       right: config.LED_RIGHT_PIN,
       left: config.LED_LEFT_PIN,
       failsafeMs: config.FAILSAFE_TIMEOUT_MS,

@@ -11,6 +11,8 @@ export interface LedPins {
 export interface LedBackend {
   /** `sim`, `pigpio`, `sysfs`: said in the log at start. */
   readonly name: string;
+  /** Where each LED's signal comes from (a chip and channel), when there is more to say than the name. */
+  readonly detail?: string;
   /** Applies both duty cycles (0..100). Must not throw for values in range. */
   write(duty: Duty): void;
   /** Both LEDs off, then the hardware released. Called once, at shutdown. */

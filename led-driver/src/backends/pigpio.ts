@@ -4,6 +4,7 @@
  */
 import { type Duty, reclaimSignals } from '@gravity-led/shared';
 import { dutySteps, type LedBackend, type LedPins } from './backend.js';
+import { hasRp1 } from './board.js';
 
 /** The part of pigpio's Gpio class we use. */
 export interface PigpioGpio {
@@ -63,7 +64,7 @@ export const loadPigpio: PigpioLoader = async () => {
   if (banner.some((line) => line.includes("can't be loaded"))) {
     const cause = banner.find((line) => line.startsWith('Error:'))?.split('\n')[0] ?? 'unknown error';
     throw new Error(
-      `pigpio's native module did not load (${cause.replace(/: '.*'\.?$/, '')}): not a Raspberry Pi 1-4, or pigpio was built without the pigpio C library`,
+      `pigpio's native module did not load (${cause.replace(/: '.*'\.?$/, '')}): it was built without the pigpio C library (the led-driver image builds both; without Docker: sudo apt install pigpio, then npm rebuild pigpio)`,
     );
   }
   return (imported.default ?? imported) as PigpioModule;
@@ -105,7 +106,7 @@ export class PigpioBackend implements LedBackend {
 
 export async function openPigpio(pins: LedPins, options: PigpioOptions): Promise<PigpioBackend> {
   const model = options.readModel();
-  if (model && /Raspberry Pi 5|Compute Module 5|Raspberry Pi 500/.test(model)) {
+  if (model && hasRp1(model)) {
     throw new Error(`pigpio does not support the ${model} (its GPIO sit on the RP1 chip): use LED_BACKEND=sysfs`);
   }
   const pigpio = await options.load();

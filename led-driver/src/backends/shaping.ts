@@ -32,6 +32,10 @@ export class ShapedBackend implements LedBackend {
     return this.inner.name;
   }
 
+  get detail(): string | undefined {
+    return this.inner.detail;
+  }
+
   write(duty: Duty): void {
     this.inner.write({ left: shapeDuty(duty.left, this.shape), right: shapeDuty(duty.right, this.shape) });
   }

@@ -31,4 +31,5 @@ export { LedOutput } from './led-output.js';
 export { type LedCommand, ManualControl, parseLedCommand, parseManualSet } from './manual-control.js';
 export { startMetricsServer } from './metrics-server.js';
 export { RejectionLog } from './rejection-log.js';
+export { type SelftestIo, selftest } from './selftest.js';
 export { Watchdog } from './watchdog.js';

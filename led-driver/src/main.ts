@@ -1,4 +1,7 @@
-/** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
+/**
+ * `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it.
+ * `node dist/main.js selftest` (`npm run selftest -w led-driver`): fades each LED once and exits; see selftest.ts.
+ */
 import { atExit, loadSecrets, runService, topicsFor } from '@gravity-led/shared';
 import { readBoardModel } from './backends/board.js';
 import { openBackend } from './backends/select.js';
@@ -6,6 +9,14 @@ import { shaped } from './backends/shaping.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
+import { selftest } from './selftest.js';
+
+const command = process.argv[2];
+if (command === 'selftest') process.exit(await selftest());
+if (command !== undefined) {
+  process.stderr.write(`led-driver: unknown command ${JSON.stringify(command)} (the one command is selftest; none runs the driver)\n`);
+  process.exit(2);
+}
 
 await runService('led-driver', async (config, log) => {
   const secrets = loadSecrets(config);

@@ -45,6 +45,8 @@ export interface PinState {
   pwm: number;
   /** The highest PWM duty the pin has had since the library was loaded. */
   peak: number;
+  /** Every PWM duty written to it, in order. */
+  writes: number[];
   /** Last digital level written. */
   level?: 0 | 1;
   frequency?: number;
@@ -165,7 +167,7 @@ export function fakePigpio(options: FakePigpioOptions = {}): { module: PigpioMod
     renameSync(aside, options.stateFile);
   };
   const pin = (gpio: number): PinState => {
-    state.pins[gpio] ??= { pwm: 0, peak: 0 };
+    state.pins[gpio] ??= { pwm: 0, peak: 0, writes: [] };
     return state.pins[gpio];
   };
   const terminate = () => {
@@ -215,6 +217,7 @@ export function fakePigpio(options: FakePigpioOptions = {}): { module: PigpioMod
       const p = pin(this.gpio);
       p.pwm = dutyCycle;
       p.peak = Math.max(p.peak, dutyCycle);
+      p.writes.push(dutyCycle);
       save();
       inject(dutyCycle);
       return this;

@@ -81,7 +81,7 @@ export async function openBackend({ kind, pins, log, hardware, simFile }: Backen
   if (chosen.kind === 'sim') {
     if (kind === 'auto') {
       const what = model ? `this board (${model}) is not a Raspberry Pi` : 'this machine is not a Raspberry Pi';
-      log.info({ board: model ?? null }, `LED_BACKEND=auto: ${what}, so the LEDs are simulated`);
+      log.info(model ? { board: model } : {}, `LED_BACKEND=auto: ${what}, so the LEDs are simulated`);
     } else if (chosen.board) {
       log.info({ board: chosen.board }, `LED_BACKEND=sim: simulated LEDs on this ${chosen.board}, as asked`);
     }

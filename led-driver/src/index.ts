@@ -9,7 +9,15 @@ export {
   type PigpioModule,
   type PigpioOptions,
 } from './backends/pigpio.js';
-export { type BackendKind, backendFor, DEFAULT_HARDWARE, type HardwareOptions, openBackend, resolveKind } from './backends/select.js';
+export {
+  type BackendKind,
+  backendFor,
+  DEFAULT_HARDWARE,
+  type HardwareOptions,
+  openBackend,
+  openConfiguredLeds,
+  resolveKind,
+} from './backends/select.js';
 export { isLinear, type Shape, ShapedBackend, shapeDuty, shaped } from './backends/shaping.js';
 export { SimBackend } from './backends/sim.js';
 export {

@@ -2,10 +2,8 @@
  * `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it.
  * `node dist/main.js selftest` (`npm run selftest -w led-driver`): fades each LED once and exits; see selftest.ts.
  */
-import { atExit, loadSecrets, runService, topicsFor } from '@gravity-led/shared';
-import { readBoardModel } from './backends/board.js';
-import { openBackend } from './backends/select.js';
-import { shaped } from './backends/shaping.js';
+import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
+import { openConfiguredLeds } from './backends/select.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
 import { type MetricsServer, startMetricsServer } from './metrics-server.js';
@@ -20,23 +18,7 @@ if (command !== undefined) {
 
 await runService('led-driver', async (config, log) => {
   const secrets = loadSecrets(config);
-  const hardware = await openBackend({
-    kind: config.LED_BACKEND,
-    pins: { right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN },
-    log,
-    hardware: {
-      pwmFrequency: config.PWM_FREQUENCY,
-      pwmRange: config.PWM_RANGE,
-      sysfsRoot: config.LED_SYSFS_ROOT,
-      pwmChip: config.LED_PWM_CHIP,
-      readModel: () => readBoardModel(config.LED_BOARD_MODEL_FILE),
-    },
-    simFile: config.LED_SIM_FILE,
-  });
-  // The last line of defence: however the process ends from here on (an error nobody caught, the shutdown deadline,
-  // a failed start), both LEDs go off and the GPIO is let go before it is gone.
-  atExit(() => hardware.closeSync());
-  const backend = shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
+  const backend = await openConfiguredLeds(config, log);
   const metrics = new DriverMetrics();
   const driver = startLedDriver({
     backend,

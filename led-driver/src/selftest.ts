@@ -5,11 +5,10 @@
  * says exactly what is missing (the same line the service would stop with) and exits 2. The LEDs go off on every way
  * out, Ctrl+C included.
  */
-import { atExit, type Config, ConfigError, createLogger, type Duty, loadConfig, OFF, STOP_SIGNALS } from '@gravity-led/shared';
+import { type Config, ConfigError, createLogger, type Duty, loadConfig, OFF, STOP_SIGNALS } from '@gravity-led/shared';
 import type { LedBackend } from './backends/backend.js';
 import { isRaspberryPi, readBoardModel } from './backends/board.js';
-import { openBackend, resolveKind } from './backends/select.js';
-import { shaped } from './backends/shaping.js';
+import { openConfiguredLeds, resolveKind } from './backends/select.js';
 
 /** Steps of each fade, and the time each is held: one LED up and down takes about 1.2 s. */
 const FADE_STEPS = 20;
@@ -58,21 +57,7 @@ export async function selftest(
   for (const signal of STOP_SIGNALS) process.on(signal, interrupted);
   const log = createLogger('selftest', { LOG_LEVEL: config.LOG_LEVEL === 'silent' ? 'silent' : 'info', LOG_FORMAT: 'pretty' });
   try {
-    const hardware = await openBackend({
-      kind: config.LED_BACKEND,
-      pins,
-      log,
-      hardware: {
-        pwmFrequency: config.PWM_FREQUENCY,
-        pwmRange: config.PWM_RANGE,
-        sysfsRoot: config.LED_SYSFS_ROOT,
-        pwmChip: config.LED_PWM_CHIP,
-        readModel: () => model,
-      },
-      simFile: config.LED_SIM_FILE,
-    });
-    atExit(() => hardware.closeSync());
-    backend = shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
+    backend = await openConfiguredLeds(config, log, () => model);
   } catch (error) {
     print(`missing: ${(error as Error).message}`);
     return error instanceof ConfigError ? 2 : 1;

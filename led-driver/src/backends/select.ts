@@ -4,10 +4,11 @@
  * LEDs dark behind a healthy container: it stops with one line saying what was tried and what to do. Off a Pi it
  * simulates, saying so calmly. An explicit backend that cannot start stops the same way.
  */
-import { ConfigError, type Logger, VARIABLES } from '@gravity-led/shared';
+import { atExit, type Config, ConfigError, type Logger, VARIABLES } from '@gravity-led/shared';
 import type { LedBackend, LedPins } from './backend.js';
 import { hasRp1, isRaspberryPi, readBoardModel } from './board.js';
 import { loadPigpio, openPigpio, type PigpioLoader } from './pigpio.js';
+import { shaped } from './shaping.js';
 import { SimBackend } from './sim.js';
 import { openSysfs } from './sysfs.js';
 
@@ -98,4 +99,31 @@ export async function openBackend({ kind, pins, log, hardware, simFile }: Backen
       { cause: error },
     );
   }
+}
+
+/**
+ * The LEDs as the configuration describes them: the backend opened (or the ConfigError saying why not), shaped by
+ * LED_GAMMA and LED_DEADBAND, and the last line of defence registered at once: however the process ends from here
+ * on (an error nobody caught, the shutdown deadline, a failed start), both LEDs go off and the GPIO is let go first.
+ */
+export async function openConfiguredLeds(
+  config: Config,
+  log: Logger,
+  readModel = () => readBoardModel(config.LED_BOARD_MODEL_FILE),
+): Promise<LedBackend> {
+  const hardware = await openBackend({
+    kind: config.LED_BACKEND,
+    pins: { right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN },
+    log,
+    hardware: {
+      pwmFrequency: config.PWM_FREQUENCY,
+      pwmRange: config.PWM_RANGE,
+      sysfsRoot: config.LED_SYSFS_ROOT,
+      pwmChip: config.LED_PWM_CHIP,
+      readModel,
+    },
+    simFile: config.LED_SIM_FILE,
+  });
+  atExit(() => hardware.closeSync());
+  return shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
 }

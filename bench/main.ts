@@ -2,7 +2,8 @@
  * `npm run bench`: starts the system as in production (three processes) plus a direct-path gateway without MQTT,
  * and measures, in one run: closed-loop latency at several rates on both paths side by side, throughput under
  * overload, memory idle and under load, and start-up time. Prints a table with the goals and a Markdown table for
- * README, and writes everything as JSON to bench/results/. Not a test: it asserts nothing and never runs in npm test.
+ * docs/performance.md, and writes everything as JSON to bench/results/. Not a test: it asserts nothing and never
+ * runs in npm test.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -118,7 +119,9 @@ async function main(): Promise<void> {
     };
     const file = join(RESULTS_DIR, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`\n${textReport(results)}\nMarkdown for README (## Performance):\n\n${markdownReport(results)}\nJSON: ${file}\n`);
+    process.stdout.write(
+      `\n${textReport(results)}\nMarkdown for docs/performance.md (## Results):\n\n${markdownReport(results)}\nJSON: ${file}\n`,
+    );
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await direct.child.stop();

@@ -1,4 +1,4 @@
-/** The benchmark's results: the goals with pass/miss, a table for the terminal, a Markdown table for the README. */
+/** The benchmark's results: the goals with pass/miss, a table for the terminal, a Markdown table for docs/performance.md. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RateResult } from './closed-loop.js';

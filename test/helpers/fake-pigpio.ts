@@ -2,15 +2,18 @@
  * A stand-in for the `pigpio` module with its API, recording every call in order. It models what the real module
  * does to the process, not only what it does to the pins:
  *
- * - initialize() (gpioInitialise in the C library) takes every signal away from whatever handled it before. pigpio.c
- *   (1.78, the Debian source; v79, which led-driver/Dockerfile builds, is the same here): initInitialise() calls
- *   sigSetHandler(), a sigaction() with sigHandler for every signal PI_MIN_SIGNUM..PI_MAX_SIGNUM (0..63), unless
- *   PI_CFG_NOSIGHANDLER is set, which the npm module cannot set. sigHandler's default case, for every signal but
- *   SIGUSR1/2, SIGPIPE, SIGWINCH and SIGCHLD: `DBG(DBG_ALWAYS, "Unhandled signal %d, terminating\n"); gpioTerminate();
- *   exit(-1);` - exit code 255, and JavaScript never hears of the signal. Reported as fivdi/pigpio#10 ("Library ignores
- *   any nodejs signal handlers that were attached before it has initialized"), fivdi/pigpio#127 ("sigHandler: Unhandled
- *   signal 2, terminating"), joan2937/pigpio#449; the gentler handling of joan2937/pigpio PR #532 (leave handlers that
- *   were set before alone) came after v79. gpioTerminate() does not restore the old handlers (joan2937/pigpio#341).
+ * - initialize() (gpioInitialise in the C library) takes every signal away from whatever handled it before. pigpio.c,
+ *   as read in Debian's pigpio_1.78.orig.tar.gz: initInitialise() calls sigSetHandler() (lines 8324-8325), a
+ *   sigaction() with sigHandler for every signal PI_MIN_SIGNUM..PI_MAX_SIGNUM, 0..63 (lines 5646-5660), unless
+ *   PI_CFG_NOSIGHANDLER is set (pigpio.h:908), which only gpioCfgSetInternals sets, and the npm module does not bind
+ *   it (its src/pigpio.cc exports gpioCfgInterfaces, gpioCfgClock and gpioCfgSocketPort). sigHandler's default case,
+ *   for every signal but SIGUSR1/2, SIGPIPE, SIGWINCH and SIGCHLD (lines 5586-5640), is
+ *   `DBG(DBG_ALWAYS, "Unhandled signal %d, terminating\n"); gpioTerminate(); exit(-1);`: exit code 255, and JavaScript
+ *   never hears of the signal. Reported as fivdi/pigpio#10 ("Library ignores any nodejs signal handlers that were
+ *   attached before it has initialized"), fivdi/pigpio#127 ("sigHandler: Unhandled signal 2, terminating") and
+ *   joan2937/pigpio#449; the gentler handling of joan2937/pigpio PR #532 (handlers set before are left alone) came
+ *   after v79, the release led-driver/Dockerfile builds. gpioTerminate() does not restore the old handlers
+ *   (joan2937/pigpio#341).
  * - Node hands a signal to libuv (which calls sigaction again) only when it gets its first listener, and takes it
  *   back when the last one goes; adding a second listener changes nothing at the OS level. The model follows that:
  *   after initialize(), a signal reaches JavaScript only once its listeners have all been removed and added again.

@@ -33,11 +33,11 @@ export {
   type SysfsOptions,
 } from './backends/sysfs.js';
 export { DriverMetrics } from './driver-metrics.js';
+export { GatewayPresence } from './gateway-presence.js';
 export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
-export { type LedDriverOptions, type RunningLedDriver, startLedDriver } from './led-driver.js';
+export { type LedDriverOptions, type RunningLedDriver, SUMMARY_INTERVAL_MS, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
-export { type LedCommand, ManualControl, parseLedCommand, parseManualSet } from './manual-control.js';
-export { startMetricsServer } from './metrics-server.js';
-export { RejectionLog } from './rejection-log.js';
+export { clampDuty, dutyFromGravity, roundDuty, sameDuty } from './led-rule.js';
+export { type LedCommand, ManualControl, parseLedCommand, parseManualSet, type Refuse, type TopicHandler } from './manual-control.js';
 export { type SelftestIo, selftest } from './selftest.js';
 export { Watchdog } from './watchdog.js';

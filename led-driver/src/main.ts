@@ -2,11 +2,10 @@
  * `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it.
  * `node dist/main.js selftest` (`npm run selftest -w led-driver`): fades each LED once and exits; see selftest.ts.
  */
-import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
+import { errorMessage, type HealthServer, loadSecrets, runService, startHealthServer, topicsFor } from '@gravity-led/shared';
 import { openConfiguredLeds } from './backends/select.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
-import { type MetricsServer, startMetricsServer } from './metrics-server.js';
 import { selftest } from './selftest.js';
 
 const command = process.argv[2];
@@ -32,19 +31,18 @@ await runService('led-driver', async (config, log) => {
   });
   metrics.driver = driver;
   let stopping = false;
-  let metricsServer: MetricsServer | undefined;
+  let metricsServer: HealthServer | undefined;
   if (config.METRICS_PORT > 0) {
     try {
-      metricsServer = await startMetricsServer(
-        config.METRICS_PORT,
-        undefined,
-        metrics.registry,
-        () => driver.client.connected && !stopping,
-      );
+      // Ready: connected to the broker with the LED output open.
+      metricsServer = await startHealthServer(config.METRICS_PORT, undefined, {
+        ready: () => driver.client.connected && !stopping,
+        metrics: () => metrics.registry.render(),
+      });
     } catch (error) {
       // Observability must never cost control of the LEDs: the driver runs on without its metrics port.
       log.error(
-        { err: (error as Error).message, port: config.METRICS_PORT },
+        { err: errorMessage(error), port: config.METRICS_PORT },
         'metrics port unavailable: /metrics, /healthz and /readyz are off',
       );
     }

@@ -5,7 +5,7 @@
  * says exactly what is missing (the same line the service would stop with) and exits 2. The LEDs go off on every way
  * out, Ctrl+C included.
  */
-import { type Config, ConfigError, createLogger, type Duty, loadConfig, OFF, STOP_SIGNALS } from '@gravity-led/shared';
+import { type Config, ConfigError, createLogger, type Duty, errorMessage, loadConfig, OFF, STOP_SIGNALS } from '@gravity-led/shared';
 import type { LedBackend } from './backends/backend.js';
 import { isRaspberryPi, readBoardModel } from './backends/board.js';
 import { openConfiguredLeds, resolveKind } from './backends/select.js';
@@ -59,7 +59,7 @@ export async function selftest(
   try {
     backend = await openConfiguredLeds(config, log, () => model);
   } catch (error) {
-    print(`missing: ${(error as Error).message}`);
+    print(`missing: ${errorMessage(error)}`);
     return error instanceof ConfigError ? 2 : 1;
   }
   if (backend.detail) print(`using:   ${backend.detail}`);
@@ -78,7 +78,7 @@ export async function selftest(
     await backend.close();
   } catch (error) {
     backend.closeSync();
-    print(`failed: ${(error as Error).message} (both LEDs off)`);
+    print(`failed: ${errorMessage(error)} (both LEDs off)`);
     return 1;
   }
   print(

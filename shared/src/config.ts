@@ -33,8 +33,12 @@ const port = (doc: string, fallback: number, offAllowed = false) =>
     integer(raw, offAllowed ? 0 : 1, 65535),
   );
 
-const whole = (doc: string, fallback: number, min: number, max: number) =>
-  variable(doc, `a whole number ${min}..${max}`, fallback, (raw) => integer(raw, min, max));
+/** A whole number within min..max; the bounds stay readable for code that must apply the same rule (the MQTT capacity). */
+const whole = (doc: string, fallback: number, min: number, max: number) => ({
+  ...variable(doc, `a whole number ${min}..${max}`, fallback, (raw) => integer(raw, min, max)),
+  min,
+  max,
+});
 
 const oneOf = <const T extends string>(doc: string, fallback: T, values: readonly T[]) =>
   variable(doc, values.join(' | '), fallback, (raw) => ((values as readonly string[]).includes(raw) ? (raw as T) : undefined));

@@ -5,6 +5,7 @@
  * cleanups registered with atExit() run first: the led-driver's is "both LEDs off, hardware released".
  */
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { errorMessage } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 
 export interface RunningService {
@@ -45,7 +46,7 @@ function runLastResorts(): void {
     try {
       cleanup();
     } catch (error) {
-      process.stderr.write(`cleanup at exit failed: ${(error as Error).message}\n`);
+      process.stderr.write(`cleanup at exit failed: ${errorMessage(error)}\n`);
     }
   }
 }
@@ -108,7 +109,7 @@ export async function runService(name: string, start: (config: Config, log: Logg
   // `shutdown` published, `offline`), bounded by the same deadline, and exits 1. Before the service is running, or
   // when the error strikes while it is stopping, it exits at once and the atExit() cleanups do what is essential.
   const fault = (kind: string) => (error: unknown) => {
-    log.fatal({ err: error }, `${name}: ${kind}: ${(error as Error)?.message ?? String(error)}`);
+    log.fatal({ err: error }, `${name}: ${kind}: ${errorMessage(error)}`);
     if (!service || stopping) process.exit(1);
     stop(kind, 1);
   };
@@ -123,7 +124,7 @@ export async function runService(name: string, start: (config: Config, log: Logg
       process.stderr.write(`${name}: ${error.message}\n`);
       process.exit(2);
     }
-    log.fatal({ err: error }, `${name} could not start: ${(error as Error).message}`);
+    log.fatal({ err: error }, `${name} could not start: ${errorMessage(error)}`);
     process.exit(1);
   }
   if (requested) stop(requested);

@@ -5,10 +5,11 @@
  * then a phone frame travels gateway -> broker -> led-driver and its state comes back.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readStoredSecrets } from '@gravity-led/shared';
 import { WsClient } from '../helpers/clients.js';
 import { type ComposeFile, LocalService, resolvedCompose, runHealthcheck, SERVICES } from '../helpers/compose.js';
 import { freePort } from '../helpers/ports.js';
@@ -122,7 +123,8 @@ describe('the compose services as local processes', () => {
 
   it('a phone frame on the published gateway port lights the right LED, and the state comes back', async () => {
     const [dir] = [...volumes.values()];
-    const { gatewayToken } = JSON.parse(readFileSync(join(dir as string, 'secrets.json'), 'utf8')) as { gatewayToken: string };
+    const gatewayToken = readStoredSecrets(dir as string)?.gatewayToken;
+    assert.ok(gatewayToken, 'the generated token is on the volume');
     const client = WsClient.connect(`ws://127.0.0.1:${dotenv.GATEWAY_PORT}/?token=${encodeURIComponent(gatewayToken)}`);
     await client.opened;
     await client.next('hello');

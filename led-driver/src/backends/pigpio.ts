@@ -2,7 +2,7 @@
  * Real GPIO through the pigpio C library (Raspberry Pi 1 to 4, Zero): DMA-timed PWM on any BCM pin.
  * `pigpio` is an optional dependency, imported only when this backend is asked for, so `npm install` works anywhere.
  */
-import { type Duty, reclaimSignals } from '@gravity-led/shared';
+import { type Duty, errorMessage, reclaimSignals } from '@gravity-led/shared';
 import { dutySteps, type LedBackend, type LedPins } from './backend.js';
 import { hasRp1 } from './board.js';
 
@@ -57,7 +57,7 @@ export const loadPigpio: PigpioLoader = async () => {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(NOT_INSTALLED);
-    throw new Error(`the pigpio package failed to load: ${(error as Error).message.split('\n')[0]}`);
+    throw new Error(`the pigpio package failed to load: ${errorMessage(error).split('\n')[0]}`);
   } finally {
     console.warn = warn;
   }
@@ -118,7 +118,7 @@ export async function openPigpio(pins: LedPins, options: PigpioOptions): Promise
     pigpio.initialize();
   } catch (error) {
     throw new Error(
-      `pigpio could not initialise (${(error as Error).message}): it needs root with /dev/mem (a privileged container), and no pigpiod running on the host`,
+      `pigpio could not initialise (${errorMessage(error)}): it needs root with /dev/mem (a privileged container), and no pigpiod running on the host`,
     );
   } finally {
     // gpioInitialise() installs the C library's handler for every signal (pigpio.c: initInitialise calls
@@ -143,6 +143,6 @@ export async function openPigpio(pins: LedPins, options: PigpioOptions): Promise
     return new PigpioBackend(pigpio, right, left, options.range);
   } catch (error) {
     pigpio.terminate();
-    throw new Error(`pigpio could not set up GPIO ${pins.right} and ${pins.left}: ${(error as Error).message}`);
+    throw new Error(`pigpio could not set up GPIO ${pins.right} and ${pins.left}: ${errorMessage(error)}`);
   }
 }

@@ -4,7 +4,7 @@
  * LEDs dark behind a healthy container: it stops with one line saying what was tried and what to do. Off a Pi it
  * simulates, saying so calmly. An explicit backend that cannot start stops the same way.
  */
-import { atExit, type Config, ConfigError, type Logger, VARIABLES } from '@gravity-led/shared';
+import { atExit, type Config, ConfigError, errorMessage, type Logger, VARIABLES } from '@gravity-led/shared';
 import type { LedBackend, LedPins } from './backend.js';
 import { hasRp1, isRaspberryPi, readBoardModel } from './board.js';
 import { loadPigpio, openPigpio, type PigpioLoader } from './pigpio.js';
@@ -91,7 +91,7 @@ export async function openBackend({ kind, pins, log, hardware, simFile }: Backen
   try {
     return await HARDWARE[chosen.kind](pins, options);
   } catch (error) {
-    const reason = (error as Error).message;
+    const reason = errorMessage(error);
     if (kind !== 'auto') throw new ConfigError(`LED_BACKEND=${kind}: ${reason}`, { cause: error });
     throw new ConfigError(
       `LED_BACKEND=auto on a ${chosen.board}: tried ${chosen.kind}, which cannot drive the LEDs: ${reason}. ` +

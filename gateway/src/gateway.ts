@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import {
   type Account,
   doorRefusals,
+  dropSilentSockets,
   keepListening,
   type Logger,
   listen,
@@ -89,16 +90,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     () => ({ httpsPort }),
   );
   const servers: Server[] = [];
-  const http = createHttpServer({ noDelay: true, ...REQUEST_LIMITS }, handler);
+  const http = dropSilentSockets(createHttpServer({ noDelay: true, ...REQUEST_LIMITS }, handler));
   controllers.attach(http);
   servers.push(http);
   try {
     const port = await listen(http, options.port, options.host);
     keepListening(http, refusals);
     if (options.httpsPort > 0 && options.tls) {
-      const https = createHttpsServer(
-        { cert: options.tls.cert, key: options.tls.key, noDelay: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...REQUEST_LIMITS },
-        handler,
+      const https = dropSilentSockets(
+        createHttpsServer(
+          { cert: options.tls.cert, key: options.tls.key, noDelay: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...REQUEST_LIMITS },
+          handler,
+        ),
       );
       controllers.attach(https);
       servers.push(https);

@@ -30,6 +30,16 @@ export type Routes = (path: string, req: IncomingMessage, res: ServerResponse) =
  */
 export const REQUEST_LIMITS = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 1000 } as const;
 /**
+ * Node's request timeouts start with the request's first byte: a connection that never sends one is held until
+ * the socket's own inactivity timeout, which Node leaves off. Every server of ours sets it to the same 10 s
+ * (a WebSocket, once upgraded, is no longer subject to it: ws clears it, and the heartbeat takes over).
+ */
+export function dropSilentSockets<T extends Server>(server: T): T {
+  server.setTimeout(REQUEST_LIMITS.requestTimeout);
+  return server;
+}
+
+/**
  * On an https port the TLS handshake comes first, and until it is done the HTTP limits above do not apply: it gets
  * the same 10 s (Node's `handshakeTimeout` default is 120 s, during which a connection that never says a word is held).
  */
@@ -124,7 +134,7 @@ export interface HealthServer {
 /** A port with the health endpoints alone (the led-driver's METRICS_PORT); port 0 lets the OS choose. */
 export async function startHealthServer(port: number, host: string | undefined, health: Health, log: Logger): Promise<HealthServer> {
   const refusals = doorRefusals(log);
-  const server: Server = createServer(REQUEST_LIMITS, createHealthHandler(health, refusals));
+  const server = dropSilentSockets(createServer(REQUEST_LIMITS, createHealthHandler(health, refusals)));
   const bound = await listen(server, port, host);
   keepListening(server, refusals);
   return {

@@ -22,8 +22,9 @@ import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, t
 /**
  * Past this many bytes waiting toward a slow client (the socket's bufferedAmount), nothing more is queued: state and
  * availability frames are held back, only the newest of each, and sent once the socket drains; error and gravity
- * frames are dropped. Pongs are bounded by ws (maxPendingAutoPongs, set in controller-server.ts: a client with too
- * many unsent pongs is terminated), hello goes once. So what the gateway holds for any client stays about this size.
+ * frames are dropped; and the client is no longer read from until it has caught up (watchBacklog). Pongs are bounded
+ * by ws as well (maxPendingAutoPongs, set in controller-server.ts), hello goes once. So what the gateway holds for any
+ * client stays about this size, and what a client that does not read can make it do stops there.
  */
 export const MAX_BUFFERED_BYTES = 64 * 1024;
 /** How often a session with held-back frames looks whether its socket has drained. */
@@ -72,7 +73,16 @@ export class Session {
   private readonly throttle: LatestValueThrottle<Gravity>;
   private authTimer: NodeJS.Timeout | undefined;
   private readonly held = new Map<LatestKind, string>();
-  private holdTimer: NodeJS.Timeout | undefined;
+  /** Why the client is not being read from right now (see holdReading). */
+  private readonly readingHeld = new Set<'pace' | 'backlog'>();
+  /** Refused frames in the current one-second window, and its start (performance.now()); see paceRefusals. */
+  private refusalsInWindow = 0;
+  private refusalWindowStart = 0;
+  private paceTimer: NodeJS.Timeout | undefined;
+  /** Frames read while paced, in order, waiting for the next second (at most the rest of one socket read). */
+  private readonly deferred: [RawData, boolean][] = [];
+  /** Set while the client is backed up: polls for the socket to drain (ws has no drain event). */
+  private drainTimer: NodeJS.Timeout | undefined;
   /** Told the client that its values are being dropped, since the last one that went through. */
   private toldDropping = false;
   /** Answered the last ping (see heartbeat()). */
@@ -94,8 +104,14 @@ export class Session {
   ) {
     this.log = host.log.child({ conn: this.id });
     this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g));
-    socket.on('message', (data, isBinary) => this.guarded(() => this.onMessage(data, isBinary)));
+    socket.on('message', (data, isBinary) => {
+      // Paced (see paceRefusals): what was already read waits its turn, in order; nothing more is read meanwhile.
+      if (this.paceTimer !== undefined) this.deferred.push([data, isBinary]);
+      else this.guarded(() => this.onMessage(data, isBinary));
+    });
     socket.on('pong', (data) => this.onPong(data));
+    // ws has answered it already (autoPong): a client pinging without reading backs up like any other.
+    socket.on('ping', () => this.watchBacklog());
     socket.on('close', () => this.onClose());
     socket.on('error', () => socket.terminate());
     if (authenticated) {
@@ -187,15 +203,57 @@ export class Session {
     this.rejected++;
     this.host.metrics?.frameRejected(reason);
     this.send({ type: 'error', reason, message });
+    this.paceRefusals();
+  }
+
+  /**
+   * Refused frames are answered at most GATEWAY_MAX_RATE a second, as valid ones are forwarded at most that often:
+   * past that in one second the client is not read from until the second is over, and the frames already read (the
+   * rest of the chunk the socket delivered, at most 64 KiB) wait their turn. Each is still answered, only later: what
+   * a client flooding junk costs the gateway, in parsing and in error frames, stays what one busy phone costs.
+   */
+  private paceRefusals(): void {
+    const now = performance.now();
+    if (now - this.refusalWindowStart >= 1000) {
+      this.refusalWindowStart = now;
+      this.refusalsInWindow = 0;
+    }
+    if (++this.refusalsInWindow < this.host.maxRate || this.paceTimer !== undefined) return;
+    this.holdReading('pace');
+    this.paceTimer = setTimeout(() => this.endPace(), Math.max(1, 1000 - (now - this.refusalWindowStart)));
+  }
+
+  private endPace(): void {
+    this.paceTimer = undefined;
+    let next = 0;
+    while (next < this.deferred.length && this.paceTimer === undefined && this.open) {
+      const [data, isBinary] = this.deferred[next++] as [RawData, boolean];
+      this.guarded(() => this.onMessage(data, isBinary));
+    }
+    this.deferred.splice(0, next);
+    if (this.paceTimer === undefined) this.releaseReading('pace');
+  }
+
+  /** Stops reading from the client while any reason holds: its frames wait in its socket, and TCP pushes back on it. */
+  private holdReading(reason: 'pace' | 'backlog'): void {
+    if (this.readingHeld.size === 0) this.socket.pause();
+    this.readingHeld.add(reason);
+  }
+
+  private releaseReading(reason: 'pace' | 'backlog'): void {
+    if (!this.readingHeld.delete(reason) || this.readingHeld.size > 0) return;
+    this.socket.resume();
   }
 
   /** Any frame, sent as its kind must be toward a slow client (see MAX_BUFFERED_BYTES). */
   send(frame: ServerFrame): void {
-    const text = encodeServerFrame(frame);
-    if (frame.type === 'state') this.sendLatest('state', text);
-    else if (frame.type === 'available' || frame.type === 'unavailable') this.sendLatest('availability', text);
-    else if (frame.type === 'error' || frame.type === 'gravity') this.sendDroppable(text);
-    else if (this.open) this.socket.send(text); // hello: once per connection
+    if (frame.type === 'state') this.sendLatest('state', encodeServerFrame(frame));
+    else if (frame.type === 'available' || frame.type === 'unavailable') this.sendLatest('availability', encodeServerFrame(frame));
+    else if (frame.type === 'error' || frame.type === 'gravity') {
+      // Checked before encoding: a client flooding junk without reading costs no frame it will never get.
+      if (this.open && this.backedUp) this.unsent++;
+      else this.sendDroppable(encodeServerFrame(frame));
+    } else if (this.open) this.write(encodeServerFrame(frame)); // hello: once per connection
   }
 
   private get open(): boolean {
@@ -206,6 +264,11 @@ export class Session {
     return this.socket.bufferedAmount > MAX_BUFFERED_BYTES;
   }
 
+  private write(frame: string): void {
+    this.socket.send(frame);
+    this.watchBacklog();
+  }
+
   /** A frame that the next one supersedes (the live view's gravity, an error): a slow client simply misses some. */
   sendDroppable(frame: string): void {
     if (!this.open) return;
@@ -213,7 +276,7 @@ export class Session {
       this.unsent++;
       return;
     }
-    this.socket.send(frame);
+    this.write(frame);
   }
 
   /** State frames to a slow client: never queue more than MAX_BUFFERED_BYTES, keep only the newest one waiting. */
@@ -224,28 +287,41 @@ export class Session {
   private sendLatest(kind: LatestKind, frame: string): void {
     if (!this.open) return;
     // While anything is held back, newer frames wait behind it, so the client still sees them in order.
-    if (!this.backedUp && this.held.size === 0) {
-      this.socket.send(frame);
+    if (!this.backedUp && this.drainTimer === undefined) {
+      this.write(frame);
       return;
     }
     if (this.held.has(kind)) this.unsent++;
     this.held.set(kind, frame);
-    this.holdTimer ??= setInterval(() => this.flushHeld(), DRAIN_POLL_MS);
+    this.watchBacklog();
   }
 
-  private flushHeld(): void {
+  /**
+   * Toward a client that does not keep up: stop reading from it until what it is owed has drained. Its frames then
+   * wait in its own socket (TCP pushes back on the sender), so a client that sends without reading, whatever it
+   * sends (junk owed error frames, pings owed pongs), makes the gateway neither queue nor even parse anything more.
+   */
+  private watchBacklog(): void {
+    if (this.drainTimer !== undefined || !this.backedUp) return;
+    this.holdReading('backlog');
+    this.drainTimer = setInterval(() => this.onDrainPoll(), DRAIN_POLL_MS);
+  }
+
+  private onDrainPoll(): void {
     if (!this.open) {
-      this.stopHolding();
+      this.stopWaiting();
       return;
     }
     if (this.backedUp) return;
-    for (const frame of this.held.values()) this.socket.send(frame);
-    this.stopHolding();
+    const held = [...this.held.values()];
+    this.stopWaiting();
+    this.releaseReading('backlog');
+    for (const frame of held) this.write(frame);
   }
 
-  private stopHolding(): void {
-    clearInterval(this.holdTimer);
-    this.holdTimer = undefined;
+  private stopWaiting(): void {
+    clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
     this.held.clear();
   }
 
@@ -275,8 +351,10 @@ export class Session {
 
   private onClose(): void {
     clearTimeout(this.authTimer);
+    clearTimeout(this.paceTimer);
+    this.deferred.length = 0;
     this.throttle.cancel();
-    this.stopHolding();
+    this.stopWaiting();
     this.host.release(this);
   }
 

@@ -86,6 +86,17 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
       this.driverOnline = decodeStatus(payload) === true;
       this.updateAvailability();
     } else if (topic === this.topics.maxClientsSet) {
+      // A capacity is a command for now, not a setting to keep: a retained one (`mosquitto_pub -r`) would be replayed
+      // at every (re)subscription and override GATEWAY_MAX_CLIENTS across restarts. The broker marks the replay
+      // (MQTT 3.1.1 section 3.3.1.3: RETAIN is 1 only for a message sent because of a new subscription).
+      if (retained) {
+        this.badMaxClients.record(
+          'retained-max-clients',
+          `ignored a retained ${topic}: a capacity set over MQTT is not kept across restarts (publish it without -r; clear it with mosquitto_pub -r -n -t ${topic})`,
+          { payload: payload.toString('utf8', 0, 32) },
+        );
+        return;
+      }
       const n = parseMaxClients(payload);
       if (n === undefined) {
         this.badMaxClients.record('bad-max-clients', `ignored: expected ${MAX_CLIENTS.allowed}`, {

@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CloseReason, PROTOCOL, TOKEN_PROTOCOL_PREFIX, tokenProtocols } from '@gravity-led/gateway';
 import { encodeGravityBinary } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
+import WebSocket from 'ws';
 import { operatorClient, WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
 import { TestSystem } from '../helpers/system.js';
@@ -61,6 +63,29 @@ describe('gateway authentication (GATEWAY_AUTH=token)', () => {
     client.close();
     await client.closed();
   });
+
+  it('the token as a subprotocol, as the phone page presents it, lets the controller in; the gateway answers "gravity-led", never the token', async () => {
+    const client = new WsClient(new WebSocket(system.gatewayUrl, tokenProtocols(token)));
+    await client.opened;
+    assert.equal(client.socket.protocol, PROTOCOL);
+    await client.next('hello');
+    await drives(client, 26);
+    client.close();
+    await client.closed();
+  });
+
+  for (const [how, protocols] of [
+    ['a wrong token as a subprotocol', tokenProtocols('not-the-token-at-all-0000')],
+    ['a subprotocol token that is not base64url', [PROTOCOL, `${TOKEN_PROTOCOL_PREFIX}not+base64url`]],
+  ] as const) {
+    it(`${how}: completed handshake, then closed with 1008 "wrong token", so a page can tell it from a network failure`, async () => {
+      const client = new WsClient(new WebSocket(system.gatewayUrl, [...protocols]));
+      await client.opened;
+      assert.equal(await client.closed(), 1008);
+      assert.equal(client.closeReason, CloseReason.WrongToken);
+      assert.ok(!client.frames.some((f) => f.type === 'hello'));
+    });
+  }
 
   it('a first frame {"type":"auth","token":TOKEN} lets the controller in', async () => {
     const client = WsClient.connect(system.gatewayUrl);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MAX_PENDING_AUTH, MAX_PENDING_AUTH_PER_ADDRESS } from '@gravity-led/gateway';
+import { MAX_PENDING_AUTH, MAX_PENDING_AUTH_PER_ADDRESS, MAX_VIEWERS } from '@gravity-led/gateway';
 import type { MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { collect, MosquittoSub, mosquittoPub, operatorClient, WsClient } from '../helpers/clients.js';
@@ -154,6 +154,38 @@ describe('gateway limits', () => {
     await occupancy(0, 1);
   });
 
+  it('a client that never reads, sending unsolicited pongs to look alive, is still dropped by the heartbeat', async () => {
+    // RFC 6455 section 5.5.3: a Pong "MAY be sent unsolicited" and expects no answer; only one that echoes the
+    // gateway's ping proves the client reads. This one answers nothing, and pongs every 100 ms with its own payload.
+    const silent = new WebSocket(`${system.gatewayUrl}?token=${encodeURIComponent(system.secrets.gatewayToken)}`, { autoPong: false });
+    const client = new WsClient(silent);
+    await client.opened;
+    await client.next('hello');
+    const pongs = setInterval(() => silent.pong(Buffer.from('still here')), 100);
+    try {
+      assert.equal(await client.closed(10_000), 1006, 'terminated without a closing handshake');
+    } finally {
+      clearInterval(pongs);
+    }
+    await occupancy(0, 1);
+  });
+
+  it(`at most ${MAX_VIEWERS} viewers at once: the next is closed with 1013 saying so, and a place that frees up is taken again`, async () => {
+    const viewers = await Promise.all(Array.from({ length: MAX_VIEWERS }, () => WsClient.controller(system, '&role=viewer')));
+    const extra = WsClient.connect(`${system.gatewayUrl}?role=viewer&token=${encodeURIComponent(system.secrets.gatewayToken)}`);
+    assert.equal(await extra.closed(), 1013);
+    assert.match(extra.closeReason, /viewers/);
+    // Controllers do not count against it.
+    const controller = await WsClient.controller(system);
+    controller.close();
+    await controller.closed();
+    viewers[0]?.close();
+    await viewers[0]?.closed();
+    const next = await WsClient.controller(system, '&role=viewer');
+    for (const v of [...viewers.slice(1), next]) v.close();
+    await Promise.all([...viewers, next].map((v) => v.closed()));
+  });
+
   it(`at most ${MAX_PENDING_AUTH} connections may wait to authenticate, ${MAX_PENDING_AUTH_PER_ADDRESS} from one address; a client with the token still gets in`, async () => {
     // Linux routes all of 127.0.0.0/8 to the loopback interface: each address is another source, as another machine would be.
     const from = (n: number) => ({ localAddress: `127.0.0.${n + 1}` });
@@ -176,5 +208,31 @@ describe('gateway limits', () => {
     later.send(JSON.stringify({ type: 'auth', token: system.secrets.gatewayToken }));
     await later.next('hello');
     later.close();
+  });
+
+  it('a retained max-clients/set does not override GATEWAY_MAX_CLIENTS across a restart, and the phone is not told "in use"', async () => {
+    // `mosquitto_pub -r`: the broker keeps it and replays it to every new subscriber, the restarted gateway included.
+    const retained = await mosquittoPub(system, SET, '0', undefined, ['-r']);
+    assert.equal(retained.code, 0, retained.stderr);
+    await occupancy(0, 0);
+    const gateway = system.service('gateway');
+    const from = gateway.mark;
+    await gateway.restart('gateway ready');
+    await gateway.waitForLog('connected to MQTT broker', 30_000, from);
+    const warning = await gateway.waitForLog('retained', 10_000, from);
+    assert.equal(warning.level, 40, 'the ignored retained capacity is a warning');
+    // The replay has come and gone: GATEWAY_MAX_CLIENTS (1) holds, and a controller gets in.
+    await occupancy(0, 1);
+    const phone = await WsClient.controller(system);
+    assert.equal(phone.closeCode, undefined);
+    phone.send('0 44 50');
+    await leds.until('right = 44 after the restart', (s) => s.right === 44);
+    phone.close();
+    await phone.closed();
+    // A live (not replayed) value still changes it at run time; and the retained one is cleared, as MQTT clears one.
+    await setCapacity('2');
+    await occupancy(0, 2);
+    const cleared = await mosquittoPub(system, SET, '', undefined, ['-r']);
+    assert.equal(cleared.code, 0, cleared.stderr);
   });
 });

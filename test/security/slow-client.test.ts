@@ -1,5 +1,5 @@
 /**
- * A client that stops reading must not make the gateway queue state frames without bound. The WebSocket door is run
+ * A client that stops reading must not make the gateway queue state or availability frames without bound. The WebSocket door is run
  * in this process (a real HTTP server, real sockets, a real `ws` client whose socket is paused), so the test can read
  * the server side's bufferedAmount; the MQTT side is not needed: states are handed to the door as the bridge would.
  */
@@ -71,6 +71,38 @@ describe('a slow client', () => {
     await waitFor('the newest state', () => client.frames.at(-1)?.seq === total, 30_000);
     const received = client.frames.filter((f) => f.type === 'state').length;
     assert.ok(received < total, `all ${received} frames were queued for the slow client`);
+    client.close();
+  });
+
+  it('gets availability frames the same way: at most about MAX_BUFFERED_BYTES queued, then the newest once it reads', async () => {
+    // A viewer: the one controller place may still be held by the previous test's client while it closes.
+    const client = WsClient.connect(`${url}&role=viewer`);
+    await client.opened;
+    await client.next('hello');
+    // The newest session: the previous test's may still be closing.
+    const session = [...(door as unknown as { sessions: Set<{ socket: { bufferedAmount: number } }> }).sessions].at(-1);
+    assert.ok(session, 'the door holds the session');
+    const raw = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    let highest = 0;
+    const total = 400_000;
+    // The broker flapping, or the led-driver going on and offline, as fast as it can: each a frame owed to every client.
+    for (let i = 1; i <= total; i++) {
+      door.broadcastAvailability(i % 2 === 0);
+      if (i % 1000 === 0) {
+        highest = Math.max(highest, session.socket.bufferedAmount);
+        await sleep(1);
+      }
+    }
+    assert.ok(highest > 0, 'the client never fell behind: the test did not test anything');
+    assert.ok(highest <= MAX_BUFFERED_BYTES + 1024, `bufferedAmount reached ${highest} bytes`);
+    raw.resume();
+    // The last one sent (total is even) says available.
+    await waitFor('the newest availability', () => client.frames.at(-1)?.type === 'available', 30_000);
+    await sleep(200);
+    assert.equal(client.frames.at(-1)?.type, 'available');
+    const received = client.frames.filter((f) => f.type === 'available' || f.type === 'unavailable').length;
+    assert.ok(received < total, `all ${received} availability frames were queued for the slow client`);
     client.close();
   });
 });

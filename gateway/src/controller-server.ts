@@ -8,7 +8,16 @@ import { type Gravity, type LedState, type Logger, RefusalLog, VARIABLES } from 
 import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
-import { CloseCode, CloseReason, encodeServerFrame, type HelloFrame, MAX_FRAME_BYTES, type Role, type ServerFrame } from './protocol.js';
+import {
+  CloseCode,
+  CloseReason,
+  encodeServerFrame,
+  type HelloFrame,
+  MAX_FRAME_BYTES,
+  type Role,
+  type ServerFrame,
+  type StatsFrame,
+} from './protocol.js';
 import { type FrameMetrics, Session, type SessionHost } from './session.js';
 
 /**
@@ -187,6 +196,17 @@ export class ControllerServer {
 
   broadcastState(state: LedState): void {
     for (const session of this.sessions) if (session.authenticated) session.sendState(state);
+  }
+
+  /** The live figures, to every client; a slow one simply misses some. */
+  broadcastStats(stats: StatsFrame): void {
+    const frame = encodeServerFrame(stats);
+    for (const session of this.sessions) if (session.authenticated) session.sendDroppable(frame);
+  }
+
+  /** Pings every controller for its link round trip (Session.probeLink). */
+  probeLinks(onRoundTrip: (ms: number) => void): void {
+    for (const session of this.controllers) session.probeLink(onRoundTrip);
   }
 
   broadcastAvailability(available: boolean): void {

@@ -14,6 +14,7 @@ import {
 import type { RawData, WebSocket } from 'ws';
 import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
+import { LinkProbe } from './link-probe.js';
 import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 
 /** Past this many bytes waiting toward a slow client, state frames are held back and only the newest is sent later. */
@@ -57,6 +58,7 @@ export class Session {
   private toldDropping = false;
   /** Answered the last ping (see heartbeat()). */
   private alive = true;
+  private readonly probe = new LinkProbe();
   /** Arrival of the newest accepted frame: the throttle only ever forwards the newest, so this is its arrival. */
   private receivedAt: number | undefined;
   /** Every log line of this connection carries its id (`conn`). */
@@ -71,8 +73,9 @@ export class Session {
     this.log = host.log.child({ conn: this.id });
     this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g));
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('pong', () => {
+    socket.on('pong', (data) => {
       this.alive = true;
+      this.probe.pong(data);
     });
     socket.on('close', () => this.onClose());
     socket.on('error', () => socket.terminate());
@@ -199,6 +202,12 @@ export class Session {
     }
     this.alive = false;
     this.socket.ping();
+  }
+
+  /** Pings with a numbered probe; `onRoundTrip` hears how long its pong took (the live figures' link round trip). */
+  probeLink(onRoundTrip: (ms: number) => void): void {
+    if (this.socket.readyState !== this.socket.OPEN || this.socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    this.socket.ping(this.probe.ping(onRoundTrip));
   }
 
   private onClose(): void {

@@ -214,7 +214,7 @@ export function parseClientArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     throw new UsageError(`--${trustChoices.join(' and --')} exclude each other: choose one way to trust the certificate`);
   const tlsUrl = mqtt ? mqtt.url : url;
   if (trustChoices.length > 0 && tlsUrl.protocol !== 'wss:' && tlsUrl.protocol !== 'mqtts:') {
-    throw new UsageError(`--${trustChoices[0]} applies to wss:// and mqtts:// URLs only`);
+    throw new UsageError(`--${trustChoices[0]} applies to ${mqtt ? 'mqtts:// and wss:// broker' : 'wss://'} URLs only`);
   }
   let trust: Trust = { kind: 'system' };
   if (values.insecure) trust = { kind: 'insecure' };

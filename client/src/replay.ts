@@ -34,10 +34,13 @@ export async function replayFrames(
   let start = performance.now();
   do {
     for (const [i, frame] of frames.entries()) {
-      const wait = start + (frame.t - first.t) / pace.speed - performance.now();
+      const due = start + (frame.t - first.t) / pace.speed;
       try {
-        if (wait >= MIN_WAIT_MS) await sleep(wait, undefined, { signal });
-        else if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEvents(undefined, { signal });
+        if (due - performance.now() < MIN_WAIT_MS && i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEvents(undefined, { signal });
+        // Timers keep whole milliseconds and may fire a little early: wait again until the frame is due.
+        for (let wait = due - performance.now(); wait >= MIN_WAIT_MS; wait = due - performance.now()) {
+          await sleep(wait, undefined, { signal });
+        }
       } catch {
         return sent; // aborted
       }

@@ -1,7 +1,8 @@
 /**
- * The arithmetic of the live figures, in one place for the phone page, the live view and the gateway (which imports
- * this file: gateway/src/measurements.ts): events per second, and the spread (median and worst) of durations, both
- * over the last WINDOW_MS. Times are milliseconds on the one monotonic clock of whoever counts (performance.now()),
+ * The arithmetic of the live figures on the pages: events per second, and the spread (median and worst) of
+ * durations, both over the last WINDOW_MS. The gateway counts the same way in gateway/src/rolling-window.ts (the page
+ * is plain JS, served as it is, so it keeps its own copy); test/unit/figures.test.ts feeds both the same events and
+ * checks that they agree. Times are milliseconds on the one monotonic clock of whoever counts (performance.now()),
  * never a wall clock and never two machines' clocks compared. Memory is fixed whatever the rate.
  */
 

@@ -2,12 +2,11 @@
  * What the gateway measures of the loop it closes, fed by the data path's events: gravity frames received, LED
  * changes reported back, the round trip of each frame that carries a `seq` to the state that echoes it, and the
  * WebSocket ping round trip to each controller. Told to Prometheus as it happens (GatewayMetrics) and to every
- * client once a second as a `stats` frame. One clock: this process's performance.now(). The arithmetic of the
- * windows is the page's own (gateway/public/figures.js), so the gateway and the page count alike.
+ * client once a second as a `stats` frame. One clock: this process's performance.now().
  */
 import type { Gravity, LedState } from '@gravity-led/shared';
-import { RateWindow, SpreadWindow, WINDOW_MS } from '../public/figures.js';
 import type { Spread, StatsFrame } from './protocol.js';
+import { RateWindow, SpreadWindow, WINDOW_MS } from './rolling-window.js';
 
 /** How often the clients are told the figures, and each controller is pinged for its link round trip. */
 export const STATS_INTERVAL_MS = 1000;

@@ -84,7 +84,7 @@ const rate = (perSecond) => `${perSecond.toFixed(1)}/s`;
 /** The phone page: what it sent, what the gateway got, the LED changes it was told of, its round trip. */
 export function showPhoneFigures(elements, { sent, leds, latency, gateway }, { controlling, askedHz }) {
   show(elements.sent, controlling ? rate(sent) : '–', controlling ? `asked ${askedHz}` : 'not controlling');
-  show(elements.received, gateway ? rate(gateway.received) : '–', 'by the gateway');
+  show(elements.received, gateway ? rate(gateway.received) : '–', 'at gateway');
   show(elements.leds, rate(leds), 'changes');
   if (latency) show(elements.latency, formatMs(latency.p50), `worst ${formatMs(latency.max)}`);
   else show(elements.latency, '–', controlling ? 'no LED change' : 'not controlling');

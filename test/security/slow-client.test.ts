@@ -73,4 +73,31 @@ describe('a slow client', () => {
     assert.ok(received < total, `all ${received} frames were queued for the slow client`);
     client.close();
   });
+
+  it('the live figures and the link pings queue no more for a client that never reads', async () => {
+    await waitFor('the place free again', () => door.controllerCount === 0, 10_000);
+    const client = WsClient.connect(url);
+    await client.opened;
+    await client.next('hello');
+    const [session] = [...(door as unknown as { sessions: Set<{ socket: { bufferedAmount: number } }> }).sessions];
+    assert.ok(session, 'the door holds the session');
+    const raw = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    const spread = { p50: 1.5, max: 9.9, samples: 150 };
+    let highest = 0;
+    for (let i = 1; i <= 100_000; i++) {
+      door.broadcastStats({ type: 'stats', window: 5, received: i, ledUpdates: 30, roundTrip: spread, link: spread });
+      door.probeLinks(() => {});
+      if (i % 1000 === 0) {
+        highest = Math.max(highest, session.socket.bufferedAmount);
+        await sleep(1);
+      }
+    }
+    assert.ok(highest > 0, 'the client never fell behind: the test did not test anything');
+    assert.ok(highest <= MAX_BUFFERED_BYTES + 1024, `bufferedAmount reached ${highest} bytes`);
+    raw.resume();
+    await waitFor('the stats it was sent', () => client.frames.some((f) => f.type === 'stats'), 30_000);
+    assert.ok(client.frames.filter((f) => f.type === 'stats').length < 100_000, 'every stats frame was queued');
+    client.close();
+  });
 });

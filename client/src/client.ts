@@ -125,6 +125,10 @@ async function drive(options: ClientOptions, io: ClientIo, say: (line: string) =
   return new Promise<number>((resolve) => {
     let result: { code: number; message?: string } | undefined;
     let lastSentAt = 0;
+    /** The number of the last frame sent, when it went on the wire (JSON): its own state is the answer to wait for. */
+    let lastSeq: number | undefined;
+    /** Whether that frame's state has already come back. */
+    let lastAnswered = false;
     let stopInput = () => {};
 
     const finish = (code: number, message?: string) => {
@@ -139,26 +143,37 @@ async function drive(options: ClientOptions, io: ClientIo, say: (line: string) =
     const send = (frame: Frame, sent: Encoded['sent'] | undefined) => {
       socket.send(frame);
       lastSentAt = Date.now();
+      lastSeq = encoder.format === 'json' ? sent?.seq : undefined;
+      lastAnswered = false;
       if (sent) recording?.write(sent);
     };
     const sendGravity = (g: Gravity) => {
       const { frame, sent } = encoder.encode(g);
       send(frame, sent);
     };
-    /** Ends once the gateway has answered the last frame (a state or an error), or after LINGER_MS if nothing changed. */
+    /**
+     * Ends once the gateway has answered the last frame (a state or an error), or after LINGER_MS if nothing changed.
+     * A JSON frame's answer is the state echoing its `seq` (or an error), not the state of a frame sent before it.
+     */
     const finishSoon = () => {
-      if (lastSentAt === 0) {
+      if (lastSentAt === 0 || lastAnswered) {
         finish(0);
         return;
       }
       const timer = setTimeout(() => finish(0), LINGER_MS);
       socket.on('message', (data, isBinary) => {
-        const type = isBinary ? undefined : decodeServerFrame(data.toString())?.type;
-        if (type !== 'state' && type !== 'error') return;
+        const frame = isBinary ? undefined : decodeServerFrame(data.toString());
+        if (frame?.type !== 'state' && frame?.type !== 'error') return;
+        if (frame.type === 'state' && lastSeq !== undefined && frame.seq !== lastSeq) return;
         clearTimeout(timer);
         finish(0);
       });
     };
+    socket.on('message', (data, isBinary) => {
+      if (lastSeq === undefined || isBinary) return;
+      const frame = decodeServerFrame(data.toString());
+      if (frame?.type === 'state' && frame.seq === lastSeq) lastAnswered = true;
+    });
 
     const onStop = () => finish(0);
     io.stop.addEventListener('abort', onStop, { once: true });

@@ -1,10 +1,18 @@
 /**
- * Caps how often values pass, without a queue: a value arriving too soon replaces any waiting one and goes out
- * at the next slot. A client sending faster than the cap therefore costs no memory, and the LEDs always get the
- * newest value rather than a backlog of old ones.
+ * Caps how often values pass, without a queue: a token bucket that refills one value per `intervalMs` and holds at
+ * most `burst`. While it holds one, a value passes at once; when it is empty, a value replaces any waiting one and
+ * goes out as the next token comes. A client sending faster than the cap therefore costs no memory, and the LEDs
+ * always get the newest value rather than a backlog of old ones.
+ *
+ * The burst is what a network delivers: a phone's frames held back by Wi-Fi power saving, or by the gateway's own
+ * event loop being busy for a moment, arrive together in one read. With a burst of 1, every frame of such a bunch
+ * but the newest was dropped, though the rate was far below the cap (200 frames sent at once to the default 1000 a
+ * second: 6 published), and a replayed recording lost LED states. A burst of a tenth of a second's worth lets them
+ * through; over any longer span the cap holds.
  */
 export class LatestValueThrottle<T> {
-  private last = -Infinity;
+  private tokens: number;
+  private refilledAt = performance.now();
   private pending: T | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Values replaced before they went out: reported as dropped. */
@@ -13,20 +21,29 @@ export class LatestValueThrottle<T> {
   constructor(
     private readonly intervalMs: number,
     private readonly emit: (value: T) => void,
-  ) {}
+    private readonly burst = 1,
+  ) {
+    this.tokens = burst;
+  }
 
   push(value: T): void {
-    const now = performance.now();
-    if (this.timer === undefined && now - this.last >= this.intervalMs) {
-      this.last = now;
-      this.emit(value);
-      return;
+    if (this.timer === undefined) {
+      this.refill();
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        this.emit(value);
+        return;
+      }
     }
     if (this.pending !== undefined) this.dropped++;
     this.pending = value;
-    if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), Math.max(0, this.intervalMs - (now - this.last)));
-    }
+    this.timer ??= setTimeout(() => this.flush(), (1 - this.tokens) * this.intervalMs);
+  }
+
+  private refill(): void {
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.refilledAt) / this.intervalMs);
+    this.refilledAt = now;
   }
 
   private flush(): void {
@@ -34,7 +51,9 @@ export class LatestValueThrottle<T> {
     if (this.pending === undefined) return;
     const value = this.pending;
     this.pending = undefined;
-    this.last = performance.now();
+    this.refill();
+    // A timer may fire a hair early: the token it waited for is taken all the same.
+    this.tokens = Math.max(0, this.tokens - 1);
     this.emit(value);
   }
 
@@ -44,4 +63,9 @@ export class LatestValueThrottle<T> {
     this.timer = undefined;
     this.pending = undefined;
   }
+}
+
+/** The burst for a cap of `perSecond`: a tenth of a second's worth, at least one. */
+export function burstFor(perSecond: number): number {
+  return Math.max(1, Math.floor(perSecond / 10));
 }

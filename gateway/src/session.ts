@@ -13,7 +13,7 @@ import {
 } from '@gravity-led/shared';
 import type { RawData, WebSocket } from 'ws';
 import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
-import { LatestValueThrottle } from './latest-value-throttle.js';
+import { burstFor, LatestValueThrottle } from './latest-value-throttle.js';
 import { LinkProbe } from './link-probe.js';
 import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 
@@ -71,7 +71,7 @@ export class Session {
     authenticated: boolean,
   ) {
     this.log = host.log.child({ conn: this.id });
-    this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g));
+    this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g), burstFor(host.maxRate));
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', (data) => {
       this.alive = true;

@@ -6,7 +6,6 @@
  * by the command-line client to the same LED states.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,7 @@ import { CERTIFICATE_FILE } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { launchChromium, setMotion, turnedRight } from '../helpers/browser.js';
+import { runCli } from '../helpers/cli.js';
 import { collect, operatorClient, WsClient } from '../helpers/clients.js';
 import { type StateMessage, StateWatcher } from '../helpers/leds.js';
 import { checkHistogram, scrape } from '../helpers/metrics.js';
@@ -390,15 +390,8 @@ describe('phone page and live view in Chromium', () => {
 
       // The client replays the page's file through the gateway: the same LED states, in the same order.
       const mark = leds.states.length;
-      const replay = spawn(process.execPath, [join(ROOT, 'client/dist/main.js'), '--url', system.gatewayUrl, '--json', '--replay', file], {
-        env: { PATH: process.env.PATH, DATA_DIR: system.dataDir },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      replay.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      assert.equal(await new Promise((resolve) => replay.on('exit', resolve)), 0, stderr);
+      const replay = runCli(['--url', system.gatewayUrl, '--json', '--replay', file], { PATH: process.env.PATH, DATA_DIR: system.dataDir });
+      assert.equal(await replay.exit, 0, replay.stderr());
       await leds.until('off after the replay', (s) => s.left === 0 && s.right === 0, 10_000);
       const duty = (s: StateMessage) => ({ left: s.left, right: s.right, seq: s.seq });
       assert.deepEqual(leds.states.slice(mark).filter(recorded).map(duty), original.map(duty));

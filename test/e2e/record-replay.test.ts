@@ -5,38 +5,19 @@
  * file or a refused account changes nothing and says why.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readRecording } from '@gravity-led/client';
 import type { MqttClient } from 'mqtt';
+import { runCli } from '../helpers/cli.js';
 import { operatorClient } from '../helpers/clients.js';
 import { type StateMessage, StateWatcher } from '../helpers/leds.js';
-import { ROOT, TestSystem } from '../helpers/system.js';
+import { TestSystem } from '../helpers/system.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function client(args: string[], env: NodeJS.ProcessEnv): Run {
-  const child = spawn(process.execPath, [join(ROOT, 'client/dist/main.js'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
+const client = runCli;
 
 /** What the led-driver applied from gravity, in order: the duties and the seq each one echoes. */
 const applied = (states: StateMessage[]) =>
@@ -111,7 +92,7 @@ describe('record and replay', () => {
     for (const state of original) {
       const frame = frames.find((f) => f.seq === state.seq);
       assert.ok(frame, `state with seq ${state.seq} from a recorded frame`);
-      assert.deepEqual([state.left, state.right], frame.y > 0 ? [0, frame.y] : [-frame.y, 0]);
+      assert.deepEqual([state.left, state.right], frame.y > 0 ? [0, frame.y] : frame.y < 0 ? [-frame.y, 0] : [0, 0]);
     }
   });
 
@@ -123,13 +104,11 @@ describe('record and replay', () => {
     await ledsOff('off after the replay', from);
     assert.deepEqual(applied(watcher.states.slice(from)), original);
     // The client printed the gateway's frames as it always does, the states echoing the recorded numbers among them.
-    const printed = run
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l));
     assert.deepEqual(
-      printed.filter((f) => f.type === 'state' && f.reason === 'gravity').map((f) => f.seq),
+      run
+        .frames()
+        .filter((f) => f.type === 'state' && f.reason === 'gravity')
+        .map((f) => f.seq),
       original.map((s) => s.seq),
     );
   });

@@ -11,6 +11,7 @@ import {
   frameLine,
   headerLine,
   MAX_RECORDING_BYTES,
+  MIN_SPACING_MS,
   parseRecording,
   RECORDING_FORMAT,
   RECORDING_VERSION,
@@ -191,6 +192,16 @@ describe('replay pacing', () => {
     const start = performance.now();
     await replayFrames(frames, { speed: 4, loop: false }, new AbortController().signal, () => sent.push(performance.now() - start));
     assert.ok((sent[3] ?? 0) >= 75 - 1, `the last frame at ${sent[3]} ms, due at 75`);
+
+    // As fast as asked, but never two frames closer than MIN_SPACING_MS: a burst would lose frames at the gateway.
+    const dense: RecordedFrame[] = Array.from({ length: 20 }, (_, i) => ({ t: i * 0.5, x: 0, y: i, z: 100 }));
+    const times: number[] = [];
+    await replayFrames(dense, { speed: 1000, loop: false }, new AbortController().signal, () => times.push(performance.now()));
+    assert.equal(times.length, 20);
+    for (let i = 1; i < times.length; i++) {
+      const spacing = (times[i] as number) - (times[i - 1] as number);
+      assert.ok(spacing >= MIN_SPACING_MS, `frames ${i} and ${i + 1} ${spacing} ms apart`);
+    }
 
     const stop = new AbortController();
     const seqs: (number | undefined)[] = [];

@@ -49,11 +49,16 @@ export class LatestValueThrottle<T> {
   private flush(): void {
     this.timer = undefined;
     if (this.pending === undefined) return;
+    this.refill();
+    // Timers keep whole milliseconds and may fire a little early: the value waits for its whole token, or the cap
+    // would be exceeded by whatever each early timer gained.
+    if (this.tokens < 1) {
+      this.timer = setTimeout(() => this.flush(), (1 - this.tokens) * this.intervalMs);
+      return;
+    }
+    this.tokens -= 1;
     const value = this.pending;
     this.pending = undefined;
-    this.refill();
-    // A timer may fire a hair early: the token it waited for is taken all the same.
-    this.tokens = Math.max(0, this.tokens - 1);
     this.emit(value);
   }
 

@@ -7,8 +7,8 @@
  * The burst is what a network delivers: a phone's frames held back by Wi-Fi power saving, or by the gateway's own
  * event loop being busy for a moment, arrive together in one read. With a burst of 1, every frame of such a bunch
  * but the newest was dropped, though the rate was far below the cap (200 frames sent at once to the default 1000 a
- * second: 6 published), and a replayed recording lost LED states. A burst of a tenth of a second's worth lets them
- * through; over any longer span the cap holds.
+ * second: 6 published), and a replayed recording lost LED states. A burst of a tenth of a second's worth (at most
+ * MAX_BURST) lets them through; over any longer span the cap holds.
  */
 export class LatestValueThrottle<T> {
   private tokens: number;
@@ -70,7 +70,13 @@ export class LatestValueThrottle<T> {
   }
 }
 
-/** The burst for a cap of `perSecond`: a tenth of a second's worth, at least one. */
+/**
+ * The largest burst: what the default cap (1000 a second) gives. A raised cap must not let a flood hand the broker
+ * thousands of frames at once: the led-driver applies a few thousand a second, and the rest would wait in a queue.
+ */
+export const MAX_BURST = 100;
+
+/** The burst for a cap of `perSecond`: a tenth of a second's worth, at least one and at most MAX_BURST. */
 export function burstFor(perSecond: number): number {
-  return Math.max(1, Math.floor(perSecond / 10));
+  return Math.min(MAX_BURST, Math.max(1, Math.floor(perSecond / 10)));
 }

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { burstFor, LatestValueThrottle } from '@gravity-led/gateway';
+import { burstFor, LatestValueThrottle, MAX_BURST } from '@gravity-led/gateway';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 function throttle(intervalMs: number, burst?: number) {
@@ -77,8 +77,10 @@ describe('rate cap', () => {
     assert.deepEqual(out, [1]);
   });
 
-  it('the burst is a tenth of a second of the cap, at least one', () => {
+  it('the burst is a tenth of a second of the cap, at least one and at most MAX_BURST', () => {
     assert.equal(burstFor(1000), 100);
+    assert.equal(burstFor(100_000), MAX_BURST);
+    assert.equal(MAX_BURST, 100);
     assert.equal(burstFor(20), 2);
     assert.equal(burstFor(5), 1);
     assert.equal(burstFor(1), 1);

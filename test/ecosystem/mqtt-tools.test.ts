@@ -23,7 +23,7 @@ import { operatorClient, WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
 import { scrape } from '../helpers/metrics.js';
 import { TestSystem } from '../helpers/system.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { sleep, waitFor, within } from '../helpers/wait.js';
 
 /** MQTT Explorer's connection: its options, its two default subscriptions, what it shows. */
 class MqttExplorer {
@@ -151,11 +151,15 @@ describe('MQTT tools as they connect: MQTT Explorer, Node-RED, and refused publi
     await waitFor('the refusal', () => explorer.errors.length > 0);
     assert.match(explorer.errors[0] ?? '', /^zigbee2mqtt\/#/);
     // A publish from its panel to a topic the operator may not write is dropped; the connection stays.
-    await explorer.client.publishAsync('gravity-led/leds/state', '{"left":99,"right":99,"reason":"gravity","ts":1}', {
-      qos: 1,
-      retain: true,
-    });
-    await explorer.client.publishAsync('gravity-led/leds/set', '{"left":25}', { qos: 0 });
+    await within(
+      explorer.client.publishAsync('gravity-led/leds/state', '{"left":99,"right":99,"reason":"gravity","ts":1}', {
+        qos: 1,
+        retain: true,
+      }),
+      5000,
+      'the publish to be acknowledged',
+    );
+    await within(explorer.client.publishAsync('gravity-led/leds/set', '{"left":25}', { qos: 0 }), 5000, 'the publish to be acknowledged');
     await leds.until('left = 25 from the publish panel', (s) => s.left === 25);
     assert.ok(!leds.states.some((s) => s.left === 99), 'the forged state reached a subscriber');
     assert.equal(explorer.closes, 0, 'MQTT Explorer was disconnected');
@@ -188,11 +192,23 @@ describe('MQTT tools as they connect: MQTT Explorer, Node-RED, and refused publi
     await waitFor('the retained state in the mqtt in node', () => received.length > 0);
 
     // mqtt out, msg.qos 1: a JSON object is sent as its text.
-    await broker.publishAsync('gravity-led/leds/set', JSON.stringify({ left: 20, right: 0 }), { qos: 1 });
+    await within(
+      broker.publishAsync('gravity-led/leds/set', JSON.stringify({ left: 20, right: 0 }), { qos: 1 }),
+      5000,
+      'the publish to be acknowledged',
+    );
     await waitFor('the mqtt in node to get left = 20', () => received.some((s) => s.left === 20));
     // A second mqtt out node, mistakenly on the state topic: dropped, and the shared connection stays.
-    await broker.publishAsync('gravity-led/leds/state', JSON.stringify({ left: 66, right: 66 }), { qos: 1, retain: true });
-    await broker.publishAsync('gravity-led/leds/set', JSON.stringify({ left: 35 }), { qos: 1 });
+    await within(
+      broker.publishAsync('gravity-led/leds/state', JSON.stringify({ left: 66, right: 66 }), { qos: 1, retain: true }),
+      5000,
+      'the publish to be acknowledged',
+    );
+    await within(
+      broker.publishAsync('gravity-led/leds/set', JSON.stringify({ left: 35 }), { qos: 1 }),
+      5000,
+      'the publish to be acknowledged',
+    );
     await waitFor('the mqtt in node to get left = 35', () => received.some((s) => s.left === 35));
     assert.ok(!received.some((s) => s.left === 66), 'the mistaken message reached the mqtt in node');
     assert.equal(closes, 0, "Node-RED's connection was dropped");
@@ -216,12 +232,20 @@ describe('MQTT tools as they connect: MQTT Explorer, Node-RED, and refused publi
     opened.push(a);
     for (let i = 0; i < 20; i++) {
       const qos = (i % 3) as 0 | 1 | 2;
-      await a.publishAsync('gravity-led/leds/state', `{"left":${50 + i},"right":0}`, { qos });
-      await a.publishAsync('gravity-led/gateway/clients', '{"clients":0,"maxClients":1}', { qos });
+      await within(
+        a.publishAsync('gravity-led/leds/state', `{"left":${50 + i},"right":0}`, { qos }),
+        5000,
+        'the publish to be acknowledged',
+      );
+      await within(
+        a.publishAsync('gravity-led/gateway/clients', '{"clients":0,"maxClients":1}', { qos }),
+        5000,
+        'the publish to be acknowledged',
+      );
     }
     const b = await operatorClient(system);
     opened.push(b);
-    await b.publishAsync('gravity-led/leds/state', '{"left":49,"right":0}', { qos: 1 });
+    await within(b.publishAsync('gravity-led/leds/state', '{"left":49,"right":0}', { qos: 1 }), 5000, 'the publish to be acknowledged');
     assert.ok(a.connected && b.connected, 'a refused publish closed the connection');
     const dropped = () => broker.linesAtLeast(40, from).filter((l) => l.msg.includes('dropped a publish'));
     await waitFor('the warnings', () => dropped().length >= 3);

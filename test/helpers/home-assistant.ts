@@ -29,12 +29,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { waitFor } from './wait.js';
+import { waitFor, within } from './wait.js';
 
 /** discovery.py TOPIC_MATCHER, after the prefix. */
 const TOPIC_MATCHER = /^(\w+)\/(?:([a-zA-Z0-9_-]+)\/)?([a-zA-Z0-9_-]+)\/config$/;
 /** client.py DISCOVERY_COOLDOWN, seconds. */
 export const DISCOVERY_COOLDOWN_MS = 2000;
+/** client.py TIMEOUT_ACK: HA gives up on a publish not acknowledged within 10 s ("No ACK from MQTT server"). */
+const TIMEOUT_ACK_MS = 10_000;
 
 /** paho's base62 alphabet (string.digits + string.ascii_letters), and base62(uuid4().int, padding=22). */
 const BASE62 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -296,7 +298,11 @@ export class HomeAssistant {
   private async command(light: HaLight, topic: unknown, payload: unknown): Promise<void> {
     if (typeof topic !== 'string') throw new Error(`${light.config.name}: no command topic`);
     const qos = (light.config.qos as 0 | 1 | 2 | undefined) ?? 0;
-    await this.client.publishAsync(topic, String(payload), { qos, retain: Boolean(light.config.retain) });
+    await within(
+      this.client.publishAsync(topic, String(payload), { qos, retain: Boolean(light.config.retain) }),
+      TIMEOUT_ACK_MS,
+      `the ACK of ${topic}`,
+    );
   }
 
   /** Home Assistant stopping: no DISCONNECT, so the broker publishes its will. */

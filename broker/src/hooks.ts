@@ -113,7 +113,14 @@ export function createEmbeddedAedes(options: HookOptions): {
   const refusePublish = (client: Client | null, role: Role | undefined, packet: PublishPacket, reason: PublishRefusal) => {
     const account = role ?? 'operator';
     metrics.publishRefused(account, reason);
-    const fields = { client: client?.id, account: role, topic: packet.topic, qos: packet.qos, reason };
+    const fields = {
+      client: client?.id,
+      account: role,
+      address: client ? addressOf(client) : undefined,
+      topic: packet.topic,
+      qos: packet.qos,
+      reason,
+    };
     const message = 'dropped a publish the account may not make; the connection stays';
     if (warned.first(client, `publish ${packet.topic}`))
       log.warn(fields, `${message} (further ones to this topic are counted, not logged)`);
@@ -179,7 +186,7 @@ export function createEmbeddedAedes(options: HookOptions): {
       const role = roleOf(client);
       if (role !== undefined && permissions.maySubscribe(role, subscription.topic)) return done(null, subscription);
       metrics.subscriptionRefused(role ?? 'operator');
-      const fields = { client: client.id, account: role, filter: subscription.topic };
+      const fields = { client: client.id, account: role, address: addressOf(client), filter: subscription.topic };
       const message = 'refused a subscription that can reach no topic the account may read (SUBACK 0x80); the connection stays';
       if (warned.first(client, `subscribe ${subscription.topic}`)) log.warn(fields, message);
       else log.debug(fields, message);

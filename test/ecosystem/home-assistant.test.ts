@@ -202,6 +202,10 @@ describe('Home Assistant with MQTT 5 on the embedded broker', () => {
   });
 });
 
+/**
+ * HA logs in here with an account that Mosquitto's ACL limits as the embedded broker limits its operator: stricter
+ * than the add-on, which lets HA's own `homeassistant` user read and write everything.
+ */
 describe("Home Assistant on Mosquitto through MQTT_URL (the broker of HA's Mosquitto add-on)", () => {
   let mosquitto: MosquittoBroker;
   let system: TestSystem;
@@ -240,6 +244,14 @@ describe("Home Assistant on Mosquitto through MQTT_URL (the broker of HA's Mosqu
       await driveGreen(system, entry().ha);
     });
   }
+
+  it('MQTT 3.1.1: a publish the ACL denies is acknowledged (3.1.1 has no reason code) and dropped; the connection stays', async () => {
+    const ha = has.find((h) => h.version === 4)?.ha as HomeAssistant;
+    for (const qos of [1, 2] as const) await ha.client.publishAsync('gravity-led/leds/state', '{"left":9,"right":9}', { qos });
+    await sleep(200);
+    assert.ok(ha.connected);
+    assert.notEqual(system.simLeds?.left, 9);
+  });
 
   it('MQTT 5: a publish the ACL denies gets "Not authorized" (0x87) in its PUBACK or PUBREC, and the connection stays', async () => {
     const ha = has.find((h) => h.version === 5)?.ha as HomeAssistant;

@@ -76,6 +76,10 @@ export class MosquittoBroker {
       ].join('\n'),
     );
     const child = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A test process that ends without its after() (a failed before(), a runner timeout) must not leave it behind.
+    const orphan = () => child.kill('SIGTERM');
+    process.once('exit', orphan);
+    child.once('exit', () => process.removeListener('exit', orphan));
     const broker = new MosquittoBroker(port, child, dir);
     await waitFor(
       'mosquitto to listen',

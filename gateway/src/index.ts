@@ -1,7 +1,6 @@
 export { AUTH_TIMEOUT_MS, type AuthMode, handshakeToken } from './auth.js';
 export { ControllerServer, MAX_PENDING_AUTH } from './controller-server.js';
 export { type GatewayOptions, type RunningGateway, startGateway } from './gateway.js';
-export { burstFor, LatestValueThrottle, MAX_BURST } from './latest-value-throttle.js';
 export { isQuiet, type MeasurementSink, Measurements, STATS_INTERVAL_MS } from './measurements.js';
 export { MqttBridge, parseMaxClients } from './mqtt-bridge.js';
 export * from './protocol.js';

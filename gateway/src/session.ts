@@ -3,8 +3,10 @@
  * rate capping, and the frames we send back (hello, state, availability, errors).
  */
 import {
+  burstFor,
   type Gravity,
   gravityFromObject,
+  LatestValueThrottle,
   type LedState,
   type Logger,
   type ParseResult,
@@ -13,7 +15,6 @@ import {
 } from '@gravity-led/shared';
 import type { RawData, WebSocket } from 'ws';
 import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
-import { burstFor, LatestValueThrottle } from './latest-value-throttle.js';
 import { LinkProbe } from './link-probe.js';
 import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 

@@ -1,10 +1,10 @@
 /**
- * The gateway's rate cap (gateway/src/latest-value-throttle.ts): a token bucket without a queue. A bunch of frames
+ * The gateway's rate cap (shared/src/latest-value-throttle.ts): a token bucket without a queue. A bunch of frames
  * that arrives together passes whole while it is within the burst; beyond it the newest wins; over time the cap holds.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { burstFor, LatestValueThrottle, MAX_BURST } from '@gravity-led/gateway';
+import { burstFor, LatestValueThrottle, MAX_BURST } from '@gravity-led/shared';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 function throttle(intervalMs: number, burst?: number) {

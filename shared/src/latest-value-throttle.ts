@@ -1,14 +1,15 @@
 /**
  * Caps how often values pass, without a queue: a token bucket that refills one value per `intervalMs` and holds at
- * most `burst`. While it holds one, a value passes at once; when it is empty, a value replaces any waiting one and
- * goes out as the next token comes. A client sending faster than the cap therefore costs no memory, and the LEDs
- * always get the newest value rather than a backlog of old ones.
+ * most `burst` (1 unless asked). While it holds one, a value passes at once; when it is empty, a value replaces any
+ * waiting one and goes out as the next token comes, so the last value always goes out. A source faster than the cap
+ * therefore costs no memory, and the receiver gets the newest value rather than a backlog of old ones: the gateway's
+ * rate cap per controller, and the led-driver's per-LED state for Home Assistant.
  *
- * The burst is what a network delivers: a phone's frames held back by Wi-Fi power saving, or by the gateway's own
- * event loop being busy for a moment, arrive together in one read. With a burst of 1, every frame of such a bunch
- * but the newest was dropped, though the rate was far below the cap (200 frames sent at once to the default 1000 a
- * second: 6 published), and a replayed recording lost LED states. A burst of a tenth of a second's worth (at most
- * MAX_BURST) lets them through; over any longer span the cap holds.
+ * The burst is for what a network delivers: a phone's frames held back by Wi-Fi power saving, or by the gateway's
+ * own event loop being busy for a moment, arrive together in one read. With a burst of 1, every frame of such a
+ * bunch but the newest was dropped, though the rate was far below the cap (200 frames sent at once to the default
+ * 1000 a second: 6 published), and a replayed recording lost LED states. The gateway's burst of a tenth of a
+ * second's worth (burstFor, at most MAX_BURST) lets them through; over any longer span the cap holds.
  */
 export class LatestValueThrottle<T> {
   private tokens: number;

@@ -44,8 +44,10 @@ export class Mosquitto {
       [
         `user ${MOSQUITTO_SERVICE.username}`,
         'topic readwrite gravity-led/#',
+        'topic readwrite homeassistant/#',
         `user ${MOSQUITTO_OPERATOR.username}`,
         'topic read gravity-led/#',
+        'topic read homeassistant/#',
         'topic write gravity-led/gravity',
         'topic write gravity-led/leds/set',
         'topic write gravity-led/leds/+/set',
@@ -115,22 +117,30 @@ export interface BrokerSystem {
   readonly mqttPort: number;
   /** The operator's account on this broker, for mosquitto_pub/sub. */
   readonly operatorAccount: { username: string; password: string };
+  /** The services' account on this broker: what a test uses to speak as the gateway or the led-driver. */
+  readonly serviceAccount: { username: string; password: string };
   operator(extra?: mqtt.IClientOptions): Promise<MqttClient>;
   stop(): Promise<void>;
 }
 
 export const BROKERS = ['aedes', 'mosquitto'] as const;
 
-export async function startOn(broker: 'aedes' | 'mosquitto', env: Record<string, string> = {}): Promise<BrokerSystem> {
+/** The broker, then the services asked for (default: gateway and led-driver), with `env` for all. */
+export async function startOn(
+  broker: 'aedes' | 'mosquitto',
+  env: Record<string, string> = {},
+  services: readonly ('gateway' | 'led-driver')[] = ['gateway', 'led-driver'],
+): Promise<BrokerSystem> {
   if (broker === 'aedes') {
-    const system = await TestSystem.start({ env });
-    const { operatorUsername, operatorPassword } = system.secrets;
+    const system = await TestSystem.start({ env, services: ['broker', ...services] });
+    const { operatorUsername, operatorPassword, serviceUsername, servicePassword } = system.secrets;
     const operatorAccount = { username: operatorUsername, password: operatorPassword };
     return {
       name: broker,
       system,
       mqttPort: system.ports.broker,
       operatorAccount,
+      serviceAccount: { username: serviceUsername, password: servicePassword },
       async operator(extra = {}) {
         const client = mqtt.connect(`mqtt://127.0.0.1:${system.ports.broker}`, { ...operatorAccount, reconnectPeriod: 0, ...extra });
         await new Promise<void>((resolve, reject) => client.once('connect', () => resolve()).once('error', reject));
@@ -142,9 +152,8 @@ export async function startOn(broker: 'aedes' | 'mosquitto', env: Record<string,
   const mosquitto = await Mosquitto.start();
   let system: TestSystem;
   try {
-    system = await TestSystem.start({ services: ['gateway', 'led-driver'], env: { ...mosquitto.serviceEnv, ...env } });
-    await system.service('gateway').waitForLog('connected to MQTT broker', 30_000);
-    await system.service('led-driver').waitForLog('connected to MQTT broker', 30_000);
+    system = await TestSystem.start({ services, env: { ...mosquitto.serviceEnv, ...env } });
+    for (const service of services) await system.service(service).waitForLog('connected to MQTT broker', 30_000);
   } catch (error) {
     mosquitto.stop();
     throw error;
@@ -154,6 +163,7 @@ export async function startOn(broker: 'aedes' | 'mosquitto', env: Record<string,
     system,
     mqttPort: mosquitto.port,
     operatorAccount: MOSQUITTO_OPERATOR,
+    serviceAccount: MOSQUITTO_SERVICE,
     operator: (extra) => mosquitto.operator(extra),
     async stop() {
       await system.stop();

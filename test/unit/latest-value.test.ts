@@ -105,7 +105,11 @@ for (const broker of ['aedes', 'mosquitto'] as const) {
       await reader.subscribeAsync(topic, { qos: 1 });
       const client = await connected(url, service, { reconnectPeriod: 100 });
       const publisher = new LatestValuePublisher(client, topic, { retain, ...(minIntervalMs ? { minIntervalMs } : {}) });
-      return { topic, reader, received, client, publisher, close: () => (reader.end(true), client.end(true)) };
+      const close = () => {
+        reader.end(true);
+        client.end(true);
+      };
+      return { topic, reader, received, client, publisher, close };
     }
 
     it('a burst becomes a few messages at QoS 1, in order, ending on the newest', async () => {

@@ -31,7 +31,7 @@ export class DriverMetrics {
     );
     this.registry.counter(
       'driver_coalesced_total',
-      'Values left out by latest-value-wins: gravity values replaced by a newer one of the same socket read (input), states replaced before the broker acknowledged the previous one (state)',
+      'Values left out by latest-value-wins: gravity values replaced by a newer one of the same socket read (input), states replaced before the broker had acknowledged enough of the earlier ones (state)',
       () => [
         [{ stage: 'input' }, this.driver?.gravityInput.superseded ?? 0],
         [{ stage: 'state' }, this.driver?.statePublisher.superseded ?? 0],

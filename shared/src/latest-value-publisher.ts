@@ -15,11 +15,11 @@
  *    QoS 1 message it overtakes it. A connection whose publishes are all QoS 1 (retained or not) keeps its order on
  *    Aedes, and QoS 1 is never dropped toward a QoS 1 subscription on any broker. The led-driver publishes nothing
  *    at QoS 0. The gateway's QoS 0 gravity may overtake its QoS 1 occupancy, and the generation puts that right.
- * 3. At most one message awaiting its acknowledgement (PUBACK): a value given meanwhile replaces any waiting one and
- *    goes out once the broker has taken the previous one. The rate on the topic is then what the broker can take,
- *    a flood of changes becomes a few messages rather than a queue in front of every subscriber, and the newest
- *    value always goes out last. `minIntervalMs` spaces the messages further (a topic for Home Assistant that needs
- *    no more than a few a second); the last value still goes out, at the end of the interval.
+ * 3. At most MAX_IN_FLIGHT messages awaiting their acknowledgement (PUBACK): a value given meanwhile replaces any
+ *    waiting one and goes out once the broker has taken an earlier one. The rate on the topic is then what the broker
+ *    can take, a flood of changes becomes a few messages rather than a queue in front of every subscriber, and the
+ *    newest value always goes out last. `minIntervalMs` spaces the messages further (a topic for Home Assistant that
+ *    needs no more than a few a second); the last value still goes out, at the end of the interval.
  * 4. The newest value is published again after every reconnect: the connection is a fresh session, and a restarted
  *    broker has forgotten every retained message.
  *
@@ -27,6 +27,14 @@
  * may still miss the newest one; it gets it with the next change, or the retained one when it subscribes again.
  */
 import type { MqttClient } from 'mqtt';
+
+/**
+ * Messages awaiting their PUBACK before the next value waits. More than one, because some brokers are slow to
+ * acknowledge without being overloaded: Mosquitto without `set_tcp_nodelay` holds a PUBACK back by up to ~40 ms
+ * (Nagle's algorithm against delayed ACKs, measured on loopback), and a window of one would then pass only ~25
+ * values a second. Four pass a phone's 30-60 a second one by one there, while a flood still becomes a trickle.
+ */
+export const MAX_IN_FLIGHT = 4;
 
 export interface LatestValuePublisherOptions {
   readonly retain: boolean;
@@ -39,7 +47,7 @@ export class LatestValuePublisher {
   private latest: string | undefined;
   /** Whether `latest` still has to go out. */
   private unsent = false;
-  /** Messages published and not yet acknowledged (more than one only across a reconnect or a flush). */
+  /** Messages published and not yet acknowledged. */
   private inFlight = 0;
   private lastSentAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
@@ -61,7 +69,7 @@ export class LatestValuePublisher {
     });
   }
 
-  /** The newest value of the topic: sent now if the broker has acknowledged the previous one, else as soon as it has. */
+  /** The newest value of the topic: sent now unless MAX_IN_FLIGHT await their PUBACK, else as soon as one has it. */
   publish(payload: string): void {
     if (this.unsent) this.superseded++;
     this.latest = payload;
@@ -69,7 +77,7 @@ export class LatestValuePublisher {
     this.trySend();
   }
 
-  /** Sends the waiting value now, without waiting for the previous acknowledgement: before a deliberate disconnect. */
+  /** Sends the waiting value now, without waiting for an acknowledgement: before a deliberate disconnect. */
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -88,7 +96,7 @@ export class LatestValuePublisher {
   }
 
   private trySend(): void {
-    if (!this.unsent || this.inFlight > 0 || this.timer || !this.client.connected) return;
+    if (!this.unsent || this.inFlight >= MAX_IN_FLIGHT || this.timer || !this.client.connected) return;
     const wait = (this.options.minIntervalMs ?? 0) - (performance.now() - this.lastSentAt);
     if (wait > 0) {
       this.timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 /**
  * Latest value wins on both sides of the led-driver: LatestValueInput (only the newest gravity value of one socket
- * read reaches the LEDs) and LatestValuePublisher (QoS 1, at most one message awaiting its PUBACK, the newest always
+ * read reaches the LEDs) and LatestValuePublisher (QoS 1, at most MAX_IN_FLIGHT messages awaiting their PUBACK, the newest always
  * last, again after a reconnect). The publisher is tried against real brokers: the embedded Aedes, in this process,
  * and Debian's Mosquitto.
  */

@@ -166,6 +166,8 @@ export class Session {
   sendState(state: LedState): void {
     const frame = encodeServerFrame({ type: 'state', ...state });
     if (this.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
+      // This state supersedes any held back: sent later, that one would leave the client on an older state.
+      this.stopHolding();
       if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
       return;
     }

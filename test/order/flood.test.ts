@@ -100,10 +100,11 @@ for (const broker of BROKERS) {
       return at;
     };
 
+    // The issue's rate (~4,600/s). Faster floods were measured too (docs/safety.md): at 20,000/s the newest value
+    // lands within a few ms on a quiet machine, but on a busy one the broker's own CPU becomes the limit.
     const cases: [string, Flooder, number][] = [
       ['mosquitto_pub -l', mosquittoPub, 5000],
       ['mqtt.js', mqttjs, 5000],
-      ['mqtt.js', mqttjs, 20_000],
     ];
     for (const [tool, flood, rate] of cases) {
       it(`${tool} at ${rate.toLocaleString('en')} messages/s for ${FLOOD_MS / 1000} s: the newest value within ${NEWEST_WITHIN_MS} ms, stale ${FAILSAFE_MS} ms after it`, async (t) => {

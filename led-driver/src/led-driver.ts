@@ -28,6 +28,7 @@ import type { MqttClient } from 'mqtt';
 import type { LedBackend } from './backends/backend.js';
 import { GatewayPresence } from './gateway-presence.js';
 import { HaDiscovery } from './ha-discovery.js';
+import { HaState } from './ha-state.js';
 import { LatestValueInput } from './latest-value-input.js';
 import { LedOutput } from './led-output.js';
 import { dutyFromGravity } from './led-rule.js';
@@ -87,11 +88,13 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   };
   // Made once the client exists, before anything can change the LEDs.
   let statePublisher: LatestValuePublisher | undefined;
+  let haState: HaState | undefined;
   const report = (state: LedState) => {
     options.onState?.(state);
     // While the broker is away the newest state waits, and goes out once it is back: the retained state then
     // tells why the LEDs went dark.
     statePublisher?.publish(encodeLedState(state));
+    haState?.report(state);
   };
   const output = new LedOutput(options.backend, report, log);
   const presence = new GatewayPresence();
@@ -153,6 +156,8 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   statePublisher = new LatestValuePublisher(mqtt, topics.ledsState, { retain: true });
   statePublisher.publish(encodeLedState(output.current));
   const states = statePublisher;
+  // The calm per-LED state Home Assistant reads (ha-state.ts).
+  haState = new HaState(mqtt, topics, () => output.current);
   const discovery = new HaDiscovery(
     mqtt,
     {
@@ -203,6 +208,7 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
       watchdog.stop();
       rejections.stop();
       gravityInput.cancel();
+      discovery.stop();
       // The final `shutdown` state goes out through report() like every other change, sent at once rather than
       // after the previous acknowledgement; disconnectService then publishes the retained `offline` after it and
       // waits for its PUBACK (acknowledged in order, MQTT 4.6), bounded in time in case the broker goes down with us.

@@ -1,25 +1,23 @@
-/** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
+/**
+ * `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it.
+ * `node dist/main.js selftest` (`npm run selftest -w led-driver`): fades each LED once and exits; see selftest.ts.
+ */
 import { errorMessage, type HealthServer, loadSecrets, runService, startHealthServer, topicsFor } from '@gravity-led/shared';
-import { openBackend } from './backends/select.js';
-import { shaped } from './backends/shaping.js';
+import { openConfiguredLeds } from './backends/select.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
+import { selftest } from './selftest.js';
+
+const command = process.argv[2];
+if (command === 'selftest') process.exit(await selftest());
+if (command !== undefined) {
+  process.stderr.write(`led-driver: unknown command ${JSON.stringify(command)} (the one command is selftest; none runs the driver)\n`);
+  process.exit(2);
+}
 
 await runService('led-driver', async (config, log) => {
   const secrets = loadSecrets(config);
-  const hardware = await openBackend({
-    kind: config.LED_BACKEND,
-    pins: { right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN },
-    log,
-    hardware: {
-      pwmFrequency: config.PWM_FREQUENCY,
-      pwmRange: config.PWM_RANGE,
-      sysfsRoot: config.LED_SYSFS_ROOT,
-      pwmChip: config.LED_PWM_CHIP,
-    },
-    simFile: config.LED_SIM_FILE,
-  });
-  const backend = shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
+  const backend = await openConfiguredLeds(config, log);
   const metrics = new DriverMetrics();
   const driver = startLedDriver({
     backend,
@@ -52,6 +50,7 @@ await runService('led-driver', async (config, log) => {
   log.info(
     {
       backend: backend.name,
+      ...(backend.detail ? { detail: backend.detail } : {}),
       right: config.LED_RIGHT_PIN,
       left: config.LED_LEFT_PIN,
       failsafeMs: config.FAILSAFE_TIMEOUT_MS,

@@ -5,23 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
+import { MOSQUITTO_OPERATOR, MosquittoBroker } from '../helpers/mosquitto-broker.js';
 import { TestSystem } from '../helpers/system.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe('with Mosquitto as the broker (MQTT_URL)', () => {
-  let mosquitto: Mosquitto;
+  let mosquitto: MosquittoBroker;
   let system: TestSystem;
   let operator: MqttClient;
   let leds: StateWatcher;
   const status = new Map<string, string>();
 
   before(async () => {
-    // A password file with the services' and the operator's accounts, and an ACL (test/helpers/mosquitto.ts).
-    mosquitto = await Mosquitto.start();
+    // A password file and an ACL: the operator may read everything under the prefix and inject gravity.
+    mosquitto = await MosquittoBroker.start();
     system = await TestSystem.start({
       services: ['gateway', 'led-driver'],
       env: { ...mosquitto.serviceEnv, FAILSAFE_TIMEOUT_MS: '5000' },
@@ -29,7 +29,8 @@ describe('with Mosquitto as the broker (MQTT_URL)', () => {
     await system.service('gateway').waitForLog('connected to MQTT broker', 30_000);
     await system.service('led-driver').waitForLog('connected to MQTT broker', 30_000);
 
-    operator = await mosquitto.operator();
+    operator = mqtt.connect(mosquitto.url, { ...MOSQUITTO_OPERATOR, reconnectPeriod: 0 });
+    await new Promise<void>((resolve, reject) => operator.once('connect', () => resolve()).once('error', reject));
     operator.on('message', (topic, payload) => {
       if (topic.endsWith('/status')) status.set(topic, payload.toString());
     });
@@ -40,7 +41,7 @@ describe('with Mosquitto as the broker (MQTT_URL)', () => {
   after(async () => {
     operator?.end(true);
     await system?.stop();
-    mosquitto?.stop();
+    await mosquitto?.stop();
   });
 
   it('both services announce themselves online, retained', async () => {

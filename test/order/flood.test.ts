@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { VARIABLES } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import { type StateMessage, StateWatcher } from '../helpers/leds.js';
-import { BROKERS, type BrokerSystem, startOn } from '../helpers/mosquitto.js';
+import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const FAILSAFE_MS = VARIABLES.FAILSAFE_TIMEOUT_MS.default;

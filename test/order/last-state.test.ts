@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { WsClient } from '../helpers/clients.js';
 import { type StateMessage, StateWatcher } from '../helpers/leds.js';
-import { BROKERS, type BrokerSystem, startOn } from '../helpers/mosquitto.js';
+import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const STATE = 'gravity-led/leds/state';

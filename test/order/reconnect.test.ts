@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { type Frame, WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
-import { BROKERS, type BrokerSystem, startOn } from '../helpers/mosquitto.js';
+import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const REPETITIONS = 200;

@@ -10,7 +10,7 @@ import { type RunningBroker, startBroker } from '@gravity-led/broker';
 import { LatestValueInput } from '@gravity-led/led-driver';
 import { createLogger, LatestValuePublisher, topicsFor } from '@gravity-led/shared';
 import mqtt, { type MqttClient } from 'mqtt';
-import { MOSQUITTO_SERVICE, Mosquitto } from '../helpers/mosquitto.js';
+import { MOSQUITTO_SERVICE, MosquittoBroker } from '../helpers/mosquitto-broker.js';
 import { freePort } from '../helpers/ports.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -64,7 +64,7 @@ async function connected(
 for (const broker of ['aedes', 'mosquitto'] as const) {
   describe(`LatestValuePublisher on ${broker}`, () => {
     let aedes: RunningBroker | undefined;
-    let mosquitto: Mosquitto | undefined;
+    let mosquitto: MosquittoBroker | undefined;
     let url: string;
     let service: { username: string; password: string };
     let n = 0;
@@ -85,7 +85,7 @@ for (const broker of ['aedes', 'mosquitto'] as const) {
         url = `mqtt://127.0.0.1:${port}`;
         service = SERVICE;
       } else {
-        mosquitto = await Mosquitto.start();
+        mosquitto = await MosquittoBroker.start();
         url = mosquitto.url;
         service = MOSQUITTO_SERVICE;
       }
@@ -93,7 +93,7 @@ for (const broker of ['aedes', 'mosquitto'] as const) {
 
     after(async () => {
       await aedes?.close();
-      mosquitto?.stop();
+      await mosquitto?.stop();
     });
 
     /** A publisher on a fresh topic and a subscriber recording it (QoS 1, so nothing is dropped on the way). */

@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { VARIABLES } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
-import { type StateMessage, StateWatcher } from '../helpers/leds.js';
 import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
+import { type StateMessage, StateWatcher } from '../helpers/leds.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const FAILSAFE_MS = VARIABLES.FAILSAFE_TIMEOUT_MS.default;

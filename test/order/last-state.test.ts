@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
 import { WsClient } from '../helpers/clients.js';
 import { type StateMessage, StateWatcher } from '../helpers/leds.js';
-import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const STATE = 'gravity-led/leds/state';

@@ -13,9 +13,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
 import { type Frame, WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
-import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const REPETITIONS = 200;

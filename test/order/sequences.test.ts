@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { StateWatcher } from '../helpers/leds.js';
 import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
+import { StateWatcher } from '../helpers/leds.js';
 import { type PublishOptions, publishPacket, RawMqttClient } from '../helpers/raw-mqtt.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 

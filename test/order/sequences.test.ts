@@ -179,7 +179,13 @@ for (const broker of BROKERS) {
     });
 
     it('the led-driver publishes everything at QoS 1: its state before its online, its shutdown state before its offline', async () => {
-      const { client, received } = await recorder(b, [`${PREFIX}/leds/state`, `${PREFIX}/led-driver/status`, 'homeassistant/#']);
+      // Everything the led-driver publishes: its state, the per-LED states for Home Assistant, its status, discovery.
+      const { client, received } = await recorder(b, [
+        `${PREFIX}/leds/state`,
+        `${PREFIX}/leds/+/state`,
+        `${PREFIX}/led-driver/status`,
+        'homeassistant/#',
+      ]);
       const driver = b.system.service('led-driver');
       const from = received.length;
       driver.kill('SIGTERM');
@@ -202,6 +208,10 @@ for (const broker of BROKERS) {
       assert.ok(stateAt >= 0 && stateAt < onlineAt, `the start state, then online: ${JSON.stringify(started)}`);
       const notQos1 = [...stopped, ...started].filter((m) => m.qos !== 1);
       assert.deepEqual(notQos1, [], 'every message the led-driver published was QoS 1');
+      assert.ok(
+        started.some((m) => m.topic.endsWith('/leds/left/state')),
+        `the per-LED states were among them: ${JSON.stringify(started.map((m) => m.topic))}`,
+      );
       client.end(true);
     });
   });

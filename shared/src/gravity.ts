@@ -1,9 +1,9 @@
-import { type Generation, generationFields, readGeneration } from './messages.js';
-
 /**
  * The gravity vector and the three wire formats it arrives in. Units are the seed's: each component of the
  * sensor's gravity vector divided by the vector's length, times 100, so a phone lying flat reads `0 0 100`.
  */
+import { type Generation, generationFields, readGeneration } from './messages.js';
+
 export interface Gravity {
   readonly x: number;
   readonly y: number;

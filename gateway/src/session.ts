@@ -93,6 +93,9 @@ export class Session {
       this.onAuthFrame(data, isBinary);
       return;
     }
+    // Closing (refused as "in use" right after its auth frame, or going away): frames that were already on their way
+    // in the same read must not drive the LEDs.
+    if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.role === 'viewer') {
       this.reject('this connection is a viewer: it cannot drive the LEDs');
       return;

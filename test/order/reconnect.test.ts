@@ -53,7 +53,8 @@ class Session {
   }
 
   owns(seq: unknown): boolean {
-    return typeof seq === 'number' && seq >= this.firstSeq && seq < this.firstSeq + 1_000_000;
+    // A retried session starts half-way through its attempt's range: each owns only its own values.
+    return typeof seq === 'number' && seq >= this.firstSeq && seq < this.firstSeq + 500_000;
   }
 }
 

@@ -36,15 +36,15 @@ export class LoopFigures {
   stateReceived(frame) {
     const now = this.now();
     this.states.add(now);
-    if (typeof frame.seq !== 'number') return;
-    const sentAt = this.inFlight.get(frame.seq);
-    if (sentAt === undefined) return;
-    // The driver applies frames in order: those sent before this one will never be echoed.
-    for (const seq of this.inFlight.keys()) {
+    if (typeof frame.seq !== 'number' || !this.inFlight.has(frame.seq)) return;
+    // A frame's round trip ends with the first state that shows it or a newer frame: the driver applies frames in
+    // order and, when several arrive at once, only the newest, so those sent before this one were superseded and
+    // will never be echoed. Each is timed to this state, so a stall shows in the worst case.
+    for (const [seq, sentAt] of this.inFlight) {
       this.inFlight.delete(seq);
+      this.latency.add(now - sentAt, now);
       if (seq === frame.seq) break;
     }
-    this.latency.add(now - sentAt, now);
   }
 
   /** The gateway's own figures (a `stats` frame). */

@@ -53,18 +53,20 @@ export class Measurements {
     if (retained) return;
     const now = this.now();
     this.ledUpdates.add(now);
-    if (state.seq === undefined) return;
-    const arrivedAt = this.pending.get(state.seq);
-    if (arrivedAt === undefined) return;
-    // The led-driver applies frames in order: the ones before this are superseded and will never be echoed.
-    for (const seq of this.pending.keys()) {
+    if (state.seq === undefined || !this.pending.has(state.seq)) return;
+    // A frame's round trip ends with the first state that shows it or a newer frame: the led-driver applies frames
+    // in order and, when several arrive at once, only the newest (latest value wins), so the ones before this were
+    // superseded and will never be echoed. Each is timed to this state: a stall shows in the worst case even though
+    // the frames sent during it were never applied one by one.
+    for (const [seq, arrivedAt] of this.pending) {
       this.pending.delete(seq);
+      const ms = now - arrivedAt;
+      if (ms <= MATCH_WITHIN_MS) {
+        this.roundTrips.add(ms, now);
+        this.sink.roundTrip(ms / 1000);
+      }
       if (seq === state.seq) break;
     }
-    const ms = now - arrivedAt;
-    if (ms > MATCH_WITHIN_MS) return;
-    this.roundTrips.add(ms, now);
-    this.sink.roundTrip(ms / 1000);
   }
 
   /** A controller answered a ping after `ms`. */

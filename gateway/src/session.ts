@@ -97,6 +97,9 @@ export class Session {
       this.onAuthFrame(data, isBinary);
       return;
     }
+    // Closing (refused as "in use" right after its auth frame, or going away): frames that were already on their way
+    // in the same read must not drive the LEDs.
+    if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.role === 'viewer') {
       this.reject('this connection is a viewer: it cannot drive the LEDs');
       return;
@@ -170,6 +173,8 @@ export class Session {
   sendState(state: LedState): void {
     const frame = encodeServerFrame({ type: 'state', ...state });
     if (this.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
+      // This state supersedes any held back: sent later, that one would leave the client on an older state.
+      this.stopHolding();
       if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
       return;
     }

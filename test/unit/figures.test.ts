@@ -154,20 +154,20 @@ describe('figures.js: rates and spreads over the last few seconds', () => {
 });
 
 describe('measured.js: the phone page times its own frames', () => {
-  it('times a frame from leaving the page to the state echoing its seq, once; counts every state as an LED change', () => {
+  it('times each frame from leaving the page to the first state that shows it or a newer one, once; counts every state as an LED change', () => {
     const c = clock();
     const loop = new measured.LoopFigures(c.now);
     loop.frameSent(101);
     c.advance(10);
     loop.frameSent(102);
     c.advance(15);
-    loop.stateReceived({ seq: 102 }); // 15 ms after 102 left; 101 is superseded
-    loop.stateReceived({ seq: 101 }); // never a sample: already superseded
+    loop.stateReceived({ seq: 102 }); // 15 ms after 102 left; 101, superseded by it, 25 ms after it left
+    loop.stateReceived({ seq: 101 }); // never a second sample: already shown by 102's state
     loop.stateReceived({ seq: 102 }); // a second echo of the same frame is not a second sample
     loop.stateReceived({}); // a fail-safe's state: a change of the LEDs, no latency
     loop.stateReceived({ seq: 7 }); // another controller's (or an injected) frame
     const s = loop.snapshot();
-    assert.deepEqual(s.latency, { p50: 15, max: 15, samples: 1 });
+    assert.deepEqual(s.latency, { p50: 15, max: 25, samples: 2 });
     assert.ok(s.leds > 0);
     assert.equal(s.gateway, null, 'no stats frame yet');
   });
@@ -212,7 +212,7 @@ describe('gateway measurements', () => {
     assert.ok(stats.ledUpdates > 0);
   });
 
-  it('a state supersedes the frames before it; a seq used again counts from its newest arrival', () => {
+  it('a state ends the round trip of the frames it supersedes too; a seq used again counts from its newest arrival', () => {
     const c = clock();
     const { seen, sink: s } = sink();
     const m = new Measurements(s, c.now);
@@ -227,9 +227,11 @@ describe('gateway measurements', () => {
     assert.deepEqual(seen.roundTrips, [0.013, 0.003]);
     m.published({ x: 0, y: 3, z: 99, seq: 3 }, c.now());
     m.published({ x: 0, y: 4, z: 99, seq: 4 }, c.now());
+    c.advance(2);
     m.state(state(4), false);
     m.state(state(3), false);
-    assert.equal(seen.roundTrips.length, 3, '3 was superseded by 4: never echoed in order after it');
+    // 3 was superseded by 4: timed to 4's state (the LEDs showed a newer frame then), never again after it.
+    assert.deepEqual(seen.roundTrips, [0.013, 0.003, 0.002, 0.002]);
   });
 
   it('remembers a bounded number of frames, and never matches one from long ago', () => {

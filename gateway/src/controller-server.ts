@@ -10,6 +10,7 @@ import {
   doorRefusals,
   errorMessage,
   type Gravity,
+  LatestValueThrottle,
   type LedState,
   type Logger,
   type RefusalLog,
@@ -26,7 +27,6 @@ import {
   sourceKey,
   tokenMatches,
 } from './auth.js';
-import { LatestValueThrottle } from './latest-value-throttle.js';
 import {
   CloseCode,
   CloseReason,
@@ -36,6 +36,7 @@ import {
   PROTOCOL,
   type Role,
   type ServerFrame,
+  type StatsFrame,
 } from './protocol.js';
 import { type FrameMetrics, Session, type SessionHost, type SessionRefusal } from './session.js';
 
@@ -314,6 +315,17 @@ export class ControllerServer {
 
   broadcastState(state: LedState): void {
     for (const session of this.sessions) if (session.authenticated) session.sendState(state);
+  }
+
+  /** The live figures, to every client; a slow one simply misses some. */
+  broadcastStats(stats: StatsFrame): void {
+    const frame = encodeServerFrame(stats);
+    for (const session of this.sessions) if (session.authenticated) session.sendDroppable(frame);
+  }
+
+  /** Pings every controller for its link round trip (Session.probeLink). */
+  probeLinks(onRoundTrip: (ms: number) => void): void {
+    for (const session of this.controllers) session.probeLink(onRoundTrip);
   }
 
   broadcastAvailability(available: boolean): void {

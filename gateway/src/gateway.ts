@@ -16,6 +16,7 @@ import type { AuthMode } from './auth.js';
 import { ControllerServer } from './controller-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { createRequestHandler, loadAssets } from './http-routes.js';
+import { isQuiet, Measurements, STATS_INTERVAL_MS } from './measurements.js';
 import { MqttBridge } from './mqtt-bridge.js';
 
 export interface GatewayOptions {
@@ -42,6 +43,7 @@ export interface RunningGateway {
   readonly controllers: ControllerServer;
   readonly bridge: MqttBridge;
   readonly metrics: GatewayMetrics;
+  readonly measurements: Measurements;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     () => bridge.client.connected,
     refusals,
   );
+  const measurements = new Measurements(metrics);
   const controllers = new ControllerServer({
     auth: options.auth,
     token: options.token,
@@ -65,16 +68,39 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     heartbeatMs: options.heartbeatMs,
     log,
     refusals,
-    metrics,
-    publish: (g, receivedAt) => bridge.publishGravity(g, receivedAt === undefined ? undefined : () => metrics.published(receivedAt)),
+    metrics: {
+      frameAccepted: () => {
+        metrics.frameAccepted();
+        measurements.frameReceived();
+      },
+      frameRejected: (reason) => metrics.frameRejected(reason),
+    },
+    publish: (g, receivedAt) => {
+      if (receivedAt === undefined) return bridge.publishGravity(g);
+      const published = bridge.publishGravity(g, () => metrics.published(receivedAt));
+      if (published) measurements.published(g, receivedAt);
+      return published;
+    },
     isAvailable: () => bridge.isAvailable,
     lastState: () => bridge.lastState,
     onOccupancy: (n, max) => bridge.publishClients(n, max),
   });
   bridge.on('state', (state, retained) => {
     metrics.state(state, retained);
+    measurements.state(state, retained);
     controllers.broadcastState(state);
   });
+  // Once a second: ping the controllers, and tell every client the figures while a controller is connected, then
+  // once more when they have gone quiet, so that a live view does not keep showing the last busy second.
+  let quiet = true;
+  const stats = setInterval(() => {
+    controllers.probeLinks((ms) => measurements.linkRoundTrip(ms));
+    const frame = measurements.snapshot();
+    if (controllers.controllerCount === 0 && quiet) return;
+    controllers.broadcastStats(frame);
+    quiet = isQuiet(frame);
+  }, STATS_INTERVAL_MS);
+  stats.unref();
   bridge.on('availability', (available) => controllers.broadcastAvailability(available));
   bridge.on('max-clients', (n) => controllers.setMaxClients(n));
   bridge.publishClients(0, options.maxClients);
@@ -114,7 +140,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       controllers,
       bridge,
       metrics,
+      measurements,
       async close() {
+        clearInterval(stats);
         controllers.close();
         refusals.stop();
         for (const server of servers) server.closeAllConnections();
@@ -123,6 +151,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
     };
   } catch (error) {
+    clearInterval(stats);
     controllers.close();
     refusals.stop();
     for (const server of servers) server.close();

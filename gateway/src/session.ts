@@ -5,9 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  burstFor,
   errorMessage,
   type Gravity,
   gravityFromObject,
+  LatestValueThrottle,
   type LedState,
   type Logger,
   type ParseResult,
@@ -16,7 +18,7 @@ import {
 } from '@gravity-led/shared';
 import type { RawData, WebSocket } from 'ws';
 import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
-import { LatestValueThrottle } from './latest-value-throttle.js';
+import { LinkProbe } from './link-probe.js';
 import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 
 /**
@@ -89,6 +91,7 @@ export class Session {
   private alive = true;
   /** The payload of the last ping: only a pong that echoes it counts as an answer. */
   private pingPayload: Buffer | undefined;
+  private readonly probe = new LinkProbe();
   /** Arrival of the newest accepted frame: the throttle only ever forwards the newest, so this is its arrival. */
   private receivedAt: number | undefined;
   /** Every log line of this connection carries its id (`conn`). */
@@ -103,7 +106,7 @@ export class Session {
     readonly remote: string | undefined = undefined,
   ) {
     this.log = host.log.child({ conn: this.id });
-    this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g));
+    this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g), burstFor(host.maxRate));
     socket.on('message', (data, isBinary) => {
       // Paced (see paceRefusals): what was already read waits its turn, in order; nothing more is read meanwhile.
       if (this.paceTimer !== undefined) this.deferred.push([data, isBinary]);
@@ -141,6 +144,9 @@ export class Session {
       this.onAuthFrame(data, isBinary);
       return;
     }
+    // Closing (refused as "in use" right after its auth frame, or going away): frames that were already on their way
+    // in the same read must not drive the LEDs.
+    if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.role === 'viewer') {
       this.reject('this connection is a viewer: it cannot drive the LEDs');
       return;
@@ -249,7 +255,7 @@ export class Session {
   send(frame: ServerFrame): void {
     if (frame.type === 'state') this.sendLatest('state', encodeServerFrame(frame));
     else if (frame.type === 'available' || frame.type === 'unavailable') this.sendLatest('availability', encodeServerFrame(frame));
-    else if (frame.type === 'error' || frame.type === 'gravity') {
+    else if (frame.type === 'error' || frame.type === 'gravity' || frame.type === 'stats') {
       // Checked before encoding: a client flooding junk without reading costs no frame it will never get.
       if (this.open && this.backedUp) this.unsent++;
       else this.sendDroppable(encodeServerFrame(frame));
@@ -347,6 +353,13 @@ export class Session {
 
   private onPong(data: Buffer): void {
     if (this.pingPayload?.equals(data)) this.alive = true;
+    this.probe.pong(data);
+  }
+
+  /** Pings with a numbered probe; `onRoundTrip` hears how long its pong took (the live figures' link round trip). */
+  probeLink(onRoundTrip: (ms: number) => void): void {
+    if (!this.open || this.backedUp) return;
+    this.socket.ping(this.probe.ping(onRoundTrip));
   }
 
   private onClose(): void {

@@ -1,5 +1,5 @@
 /**
- * A client that stops reading must not make the gateway queue state or availability frames without bound. The WebSocket door is run
+ * A client that stops reading must not make the gateway queue state, availability or stats frames without bound. The WebSocket door is run
  * in this process (a real HTTP server, real sockets, a real `ws` client whose socket is paused), so the test can read
  * the server side's bufferedAmount; the MQTT side is not needed: states are handed to the door as the bridge would.
  */
@@ -42,7 +42,10 @@ describe('a slow client', () => {
     await new Promise((resolve) => http.close(resolve));
   });
 
-  it('gets at most about MAX_BUFFERED_BYTES queued, then the newest state once it reads again', async () => {
+  /** A connected client that has stopped reading, and the server side's session of it. */
+  async function stalledClient() {
+    // One place (maxClients 1): the previous test's client must have gone.
+    await waitFor('the place free', () => door.controllerCount === 0, 10_000);
     const client = WsClient.connect(url);
     await client.opened;
     await client.next('hello');
@@ -51,21 +54,33 @@ describe('a slow client', () => {
     // The client stops reading: the kernel's buffers fill, then whatever the gateway keeps sending waits in memory.
     const raw = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     raw.pause();
+    return { client, session, raw };
+  }
 
-    const padding = 'x'.repeat(400);
+  /** Offers `count` times what `offer` sends, and checks that the server side kept at most about MAX_BUFFERED_BYTES waiting. */
+  async function offerWhileStalled(session: { socket: { bufferedAmount: number } }, count: number, offer: (i: number) => void) {
     let highest = 0;
-    const total = 100_000;
-    for (let i = 1; i <= total; i++) {
-      door.broadcastState({ left: 0, right: i % 100, reason: 'gravity', seq: i, ts: Date.now(), note: padding } as LedState);
+    for (let i = 1; i <= count; i++) {
+      offer(i);
       if (i % 1000 === 0) {
         highest = Math.max(highest, session.socket.bufferedAmount);
         // Let the socket move what it can to the kernel, as it would between MQTT messages.
         await sleep(1);
       }
     }
-    // 100,000 frames of ~500 bytes is ~50 MB offered; the kernel takes a few MB, the gateway holds back the rest.
     assert.ok(highest > 0, 'the client never fell behind: the test did not test anything');
     assert.ok(highest <= MAX_BUFFERED_BYTES + 1024, `bufferedAmount reached ${highest} bytes`);
+  }
+
+  it('gets at most about MAX_BUFFERED_BYTES queued, then the newest state once it reads again', async () => {
+    const { client, session, raw } = await stalledClient();
+
+    const padding = 'x'.repeat(400);
+    const total = 100_000;
+    // 100,000 frames of ~500 bytes is ~50 MB offered; the kernel takes a few MB, the gateway holds back the rest.
+    await offerWhileStalled(session, total, (i) =>
+      door.broadcastState({ left: 0, right: i % 100, reason: 'gravity', seq: i, ts: Date.now(), note: padding } as LedState),
+    );
 
     raw.resume();
     await waitFor('the newest state', () => client.frames.at(-1)?.seq === total, 30_000);
@@ -74,30 +89,27 @@ describe('a slow client', () => {
     client.close();
   });
 
-  it('gets availability frames the same way: at most about MAX_BUFFERED_BYTES queued, then the newest once it reads', async () => {
-    // A viewer: the one controller place may still be held by the previous test's client while it closes.
-    const client = WsClient.connect(`${url}&role=viewer`);
-    await client.opened;
-    await client.next('hello');
-    // The newest session: the previous test's may still be closing.
-    const session = [...(door as unknown as { sessions: Set<{ socket: { bufferedAmount: number } }> }).sessions].at(-1);
-    assert.ok(session, 'the door holds the session');
-    const raw = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-    raw.pause();
-    let highest = 0;
-    const total = 400_000;
-    // The broker flapping, or the led-driver going on and offline, as fast as it can: each a frame owed to every client.
-    for (let i = 1; i <= total; i++) {
-      door.broadcastAvailability(i % 2 === 0);
-      if (i % 1000 === 0) {
-        highest = Math.max(highest, session.socket.bufferedAmount);
-        await sleep(1);
-      }
-    }
-    assert.ok(highest > 0, 'the client never fell behind: the test did not test anything');
-    assert.ok(highest <= MAX_BUFFERED_BYTES + 1024, `bufferedAmount reached ${highest} bytes`);
+  it('the live figures and the link pings queue no more for a client that never reads', async () => {
+    const { client, session, raw } = await stalledClient();
+    const spread = { p50: 1.5, max: 9.9, samples: 150 };
+    await offerWhileStalled(session, 100_000, (i) => {
+      door.broadcastStats({ type: 'stats', window: 5, received: i, ledUpdates: 30, roundTrip: spread, link: spread });
+      door.probeLinks(() => {});
+    });
     raw.resume();
-    // The last one sent (total is even) says available.
+    await waitFor('the stats it was sent', () => client.frames.some((f) => f.type === 'stats'), 30_000);
+    assert.ok(client.frames.filter((f) => f.type === 'stats').length < 100_000, 'every stats frame was queued');
+    client.close();
+  });
+
+  it('gets availability frames the same way: at most about MAX_BUFFERED_BYTES queued, then the newest once it reads', async () => {
+    const { client, session, raw } = await stalledClient();
+    // The broker flapping, or the led-driver going on and offline, as fast as it can: each a frame owed to every
+    // client. 400,000 of some 55 bytes is 22 MB offered, past what the kernel takes.
+    const total = 400_000;
+    await offerWhileStalled(session, total, (i) => door.broadcastAvailability(i % 2 === 0));
+    raw.resume();
+    // The last one offered (total is even) says available.
     await waitFor('the newest availability', () => client.frames.at(-1)?.type === 'available', 30_000);
     await sleep(200);
     assert.equal(client.frames.at(-1)?.type, 'available');

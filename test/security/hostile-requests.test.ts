@@ -1,6 +1,6 @@
 /**
  * One unauthenticated request must not end a service: the gateway's HTTP and HTTPS ports (plain requests and
- * WebSocket upgrades) and the led-driver's METRICS_PORT, each sent the requests that used to crash them, then a seeded
+ * WebSocket upgrades), the led-driver's METRICS_PORT and the broker's BROKER_METRICS_PORT, each sent the requests that used to crash them, then a seeded
  * fuzz of request lines and headers (FUZZ_SEED replays it). Every request gets its 4xx (or an answer, or a closed
  * connection), never a 500 and never a dead process; the LEDs do not move; memory stays bounded. Then what holds a
  * socket: a connection that never speaks is closed after the documented 10 s; and METRICS_HOST is honoured.
@@ -37,7 +37,7 @@ describe('hostile requests at every door', () => {
   let doors: Door[];
   let phone: WsClient;
   const rssAtStart = new Map<ServiceName, number>();
-  const owner = (door: Door): ServiceName => (door.name.startsWith('led-driver') ? 'led-driver' : 'gateway');
+  const owner = (door: Door): ServiceName => door.name.split(' ')[0] as ServiceName;
 
   before(async () => {
     system = await TestSystem.start({ env: { GATEWAY_HTTPS_PORT: 'auto', FAILSAFE_TIMEOUT_MS: '600000', LOG_LEVEL: 'info' } });
@@ -45,10 +45,12 @@ describe('hostile requests at every door', () => {
       { name: 'gateway GATEWAY_PORT', port: system.ports.gateway, tls: false },
       { name: 'gateway GATEWAY_HTTPS_PORT', port: system.ports.gatewayHttps, tls: true },
       { name: 'led-driver METRICS_PORT', port: system.ports.driverMetrics, tls: false },
+      { name: 'broker BROKER_METRICS_PORT', port: system.ports.brokerMetrics, tls: false },
     ];
     phone = await WsClient.controller(system);
     await light(phone, 33);
-    for (const name of ['gateway', 'led-driver'] as const) rssAtStart.set(name, rssBytes(system.service(name).child.pid as number));
+    for (const name of ['broker', 'gateway', 'led-driver'] as const)
+      rssAtStart.set(name, rssBytes(system.service(name).child.pid as number));
   });
 
   after(async () => {
@@ -93,6 +95,8 @@ describe('hostile requests at every door', () => {
     assert.ok(metrics.count('gravity_led_gateway_refused_total', { reason: 'bad-request' }) > 0);
     const driver = await scrape(`http://127.0.0.1:${system.ports.driverMetrics}/metrics`);
     assert.ok(driver.count('gravity_led_driver_http_refused_total', { reason: 'bad-request' }) > 0);
+    const broker = await scrape(`http://127.0.0.1:${system.ports.brokerMetrics}/metrics`);
+    assert.ok(broker.count('gravity_led_broker_http_refused_total', { reason: 'bad-request' }) > 0);
     // Nothing moved the LEDs; the phone still drives them.
     assert.deepEqual({ left: system.simLeds?.left, right: system.simLeds?.right }, { left: 0, right: 33 });
     await light(phone, 34);

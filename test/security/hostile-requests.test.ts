@@ -13,6 +13,7 @@ import { light, pins } from '../helpers/faults.js';
 import { type Door, hostileRequest, inParallel, sendRaw } from '../helpers/http-fuzz.js';
 import { rssBytes } from '../helpers/memory.js';
 import { scrape } from '../helpers/metrics.js';
+import { portAccepts } from '../helpers/ports.js';
 import { Prng } from '../helpers/prng.js';
 import { type ServiceName, TestSystem } from '../helpers/system.js';
 
@@ -119,8 +120,8 @@ describe('hostile requests at every door', () => {
 
   it("METRICS_HOST=127.0.0.1 (the test system's): the metrics port listens on that address only", async () => {
     // Linux routes all of 127.0.0.0/8 to loopback: a socket bound to every interface answers on 127.0.0.2 too.
-    assert.equal(await connects('127.0.0.1', system.ports.driverMetrics), true);
-    assert.equal(await connects('127.0.0.2', system.ports.driverMetrics), false, 'the metrics port answers on another address');
+    assert.equal(await portAccepts(system.ports.driverMetrics, '127.0.0.1'), true);
+    assert.equal(await portAccepts(system.ports.driverMetrics, '127.0.0.2'), false, 'the metrics port answers on another address');
   });
 });
 
@@ -138,16 +139,5 @@ function silentLifetime(port: number, capMs: number): Promise<number> {
       clearTimeout(cap);
       resolve(Date.now() - openedAt);
     });
-  });
-}
-
-function connects(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
   });
 }

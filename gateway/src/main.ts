@@ -42,5 +42,7 @@ await runService('gateway', async (config, log) => {
   for (const link of phoneLinks(reachable, secrets.gatewayToken, hosts.length > 0 ? hosts : ['localhost'])) {
     log.info({ link }, `open on the phone: ${link}`);
   }
+  // Its log is JSON lines, no place for a QR code: the `link` command prints the terminal's view on demand.
+  if (runningInContainer()) log.info('the QR code of this link and the MQTT account: docker compose run --rm gateway link');
   return { stop: () => gateway.close() };
 });

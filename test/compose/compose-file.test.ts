@@ -179,15 +179,19 @@ describe('Dockerfile: one image for the three services', () => {
   const runtime = stages.at(-1) as string;
   const inStage = (stage: string, keyword: string) => instructions.filter((i) => i.stage === stage && i.keyword === keyword);
 
-  it('each service builds the same image from the root and runs its own command', () => {
+  it('the broker builds the one image from the root; all three run it, each its own command', () => {
+    // Each build argument from .env, with the Dockerfile's default.
+    const args = Object.fromEntries(Object.entries(BUILD_ARGUMENTS).map(([arg, fallback]) => [arg, `\${${arg}:-${fallback}}`]));
+    assert.deepEqual(service('broker').build, { context: '.', args });
     for (const name of SERVICES) {
       const s = service(name);
-      // Each build argument from .env, with the Dockerfile's default.
-      const args = Object.fromEntries(Object.entries(BUILD_ARGUMENTS).map(([arg, fallback]) => [arg, `\${${arg}:-${fallback}}`]));
-      assert.deepEqual(s.build, { context: '.', args }, name);
       assert.equal(s.image, 'gravity-led', name);
       assert.deepEqual(s.command, [name], name);
       assert.equal(s.working_dir, undefined, `${name}: the entry point chooses the folder`);
+      if (name === 'broker') continue;
+      assert.equal(s.build, undefined, `${name} is not built a second time`);
+      assert.equal(s.pull_policy, 'never', `${name}: the image is built here, not pulled`);
+      assert.ok(s.depends_on?.broker, `${name} starts after the broker, whose build makes the image`);
     }
   });
 

@@ -17,6 +17,7 @@ export const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 export interface ComposeService {
   build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   image?: string;
+  pull_policy?: string;
   restart?: string;
   working_dir?: string;
   command?: string[];

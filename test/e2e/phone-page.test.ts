@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
 import { CERTIFICATE_FILE } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -17,6 +16,7 @@ import { launchChromium, setMotion } from '../helpers/browser.js';
 import { operatorClient, WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
 import { ROOT, TestSystem } from '../helpers/system.js';
+import { servedCertificate } from '../helpers/tls.js';
 import { waitFor } from '../helpers/wait.js';
 
 const G = 9.80665;
@@ -391,16 +391,3 @@ describe('gateway: gravity to viewers', () => {
     controller.close();
   });
 });
-
-/** The certificate a TLS server presents for `servername`, read with Node's own TLS client. */
-function servedCertificate(port: number, servername: string): Promise<X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-      const raw = socket.getPeerX509Certificate();
-      socket.destroy();
-      if (raw) resolve(raw);
-      else reject(new Error('no certificate presented'));
-    });
-    socket.once('error', reject);
-  });
-}

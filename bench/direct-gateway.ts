@@ -10,8 +10,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ControllerServer } from '@gravity-led/gateway';
-import { LedOutput, SimBackend, Watchdog } from '@gravity-led/led-driver';
-import { createLogger, dutyFromGravity, type LedState, loadConfig, OFF } from '@gravity-led/shared';
+import { dutyFromGravity, LedOutput, SimBackend, Watchdog } from '@gravity-led/led-driver';
+import { createLogger, type LedState, loadConfig, OFF } from '@gravity-led/shared';
 
 const config = loadConfig(process.env);
 const token = process.env.BENCH_TOKEN ?? '';

@@ -32,7 +32,7 @@ if [ "$#" -gt 0 ]; then shift; fi
 case "$command" in
   broker | gateway | led-driver) run "$command" dist/main.js "$@" ;;
   link) run gateway dist/link.js "$@" ;;
-  selftest) run led-driver dist/selftest.js "$@" ;;
+  selftest) run led-driver dist/main.js selftest "$@" ;;
   help | --help | -h) usage ;;
   *) exec "$command" "$@" ;;
 esac

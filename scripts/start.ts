@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { printBanner } from '@gravity-led/gateway';
-import { type Config, ConfigError, loadConfig, loadSecrets, loadTlsCredentials, portAccepts } from '@gravity-led/shared';
+import { type Config, ConfigError, errorMessage, loadConfig, loadSecrets, loadTlsCredentials, portAccepts } from '@gravity-led/shared';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVICES = ['broker', 'gateway', 'led-driver'] as const;
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   try {
     tls = config.GATEWAY_HTTPS_PORT > 0 || config.BROKER_TLS_PORT > 0 ? await loadTlsCredentials(config) : undefined;
   } catch (error) {
-    process.stderr.write(`npm start: ${(error as Error).message}\n`);
+    process.stderr.write(`npm start: ${errorMessage(error)}\n`);
     process.exit(1);
   }
   const children = new Map<ServiceName, ChildProcess>();
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     launch('led-driver');
     await waitForPort(config.GATEWAY_PORT, gateway);
   } catch (error) {
-    process.stderr.write(`npm start: ${(error as Error).message}\n`);
+    process.stderr.write(`npm start: ${errorMessage(error)}\n`);
     stopAll(1);
     return;
   }

@@ -1,6 +1,6 @@
 /** The embedded MQTT broker: Aedes with our permission hooks, behind the configured listeners. */
 
-import type { Logger, Secrets, Topics } from '@gravity-led/shared';
+import { type Logger, RefusalLog, type Secrets, type Topics } from '@gravity-led/shared';
 import { Aedes } from 'aedes';
 import { type ConnectionHandler, type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
 import { guardConnection } from './packet-guard.js';
@@ -43,13 +43,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   aedes.on('clientReady', (client) => log.debug({ client: client.id }, 'client connected'));
 
   // Every door goes through the packet-size guard; only the first refusal is a warning, so a flood is not a log flood.
-  let oversized = 0;
+  const oversized = new RefusalLog(log, { countField: 'refused' });
   const guarded: ConnectionHandler = {
     handle(connection, req) {
       const conn = guardConnection(connection, (error) => {
-        oversized++;
-        const level = oversized === 1 ? 'warn' : 'debug';
-        log[level]({ err: error.message, refused: oversized }, 'closed a connection that sent an oversized MQTT packet');
+        oversized.record('oversized', 'closed a connection that sent an oversized MQTT packet', { err: error.message });
       });
       aedes.handle(conn, req);
     },

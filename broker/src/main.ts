@@ -1,14 +1,11 @@
 /** `npm start -w broker`: the embedded MQTT broker alone, exactly as its container runs it. */
-import { loadSecrets, loadTlsCredentials, runService, topicsFor } from '@gravity-led/shared';
+import { loadSecrets, runService, tlsForPort, topicsFor } from '@gravity-led/shared';
 import { startBroker } from './broker.js';
 
 await runService('broker', async (config, log) => {
   const secrets = loadSecrets(config);
   // The same certificate as the gateway's HTTPS port: the configured files, or the one generated in DATA_DIR.
-  const credentials =
-    config.BROKER_TLS_PORT > 0
-      ? await loadTlsCredentials(config, { onReplace: (reason) => log.info({ reason }, 'renewing the self-signed certificate') })
-      : undefined;
+  const credentials = await tlsForPort(config.BROKER_TLS_PORT, config, log);
   if (credentials)
     log.info(
       { fingerprint: credentials.fingerprint, source: credentials.source },

@@ -4,16 +4,13 @@
  * and publish only the inputs: gravity and the `.../set` topics. Nobody else gets in.
  */
 
-import { type Secrets, secretEquals, type Topics } from '@gravity-led/shared';
+import { type Secrets, secretEquals, type Topics, VARIABLES } from '@gravity-led/shared';
 import type { AuthErrorCode, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 
 export type Role = 'service' | 'operator';
 
 /** Largest publish payload accepted; gravity and state messages are well under 100 bytes. */
 export const MAX_PUBLISH_BYTES = 4096;
-
-/** Home Assistant's discovery prefix, written by the services and read by HA with the operator account. */
-export const HA_DISCOVERY_PREFIX = 'homeassistant';
 
 const roles = new WeakMap<Client, Role>();
 
@@ -49,7 +46,8 @@ export function createPermissions(
   secrets: Pick<Secrets, 'operator' | 'service'>,
   prefix: string,
   topics: Topics,
-  discoveryPrefix: string = HA_DISCOVERY_PREFIX,
+  /** HA_DISCOVERY_PREFIX: Home Assistant's discovery topics, written by the services, read by HA as the operator. */
+  discoveryPrefix: string = VARIABLES.HA_DISCOVERY_PREFIX.default,
 ): Permissions {
   const operatorPublishes = new Set([topics.gravity, topics.ledsSet, topics.ledsLeftSet, topics.ledsRightSet, topics.maxClientsSet]);
 

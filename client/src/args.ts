@@ -1,8 +1,7 @@
 /** The command line of `npm run client`: parsed and checked here, so the rest of the client works on valid options. */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_DATA_DIR, SECRETS_FILE } from '@gravity-led/shared';
+import { DEFAULT_DATA_DIR, errorMessage, readStoredSecrets, VARIABLES } from '@gravity-led/shared';
 
 export type FrameFormat = 'text' | 'json' | 'binary';
 
@@ -35,6 +34,10 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The gateway's ports when nothing else is said: the configuration's defaults. */
+const PORT = VARIABLES.GATEWAY_PORT.default;
+const HTTPS_PORT = VARIABLES.GATEWAY_HTTPS_PORT.default;
+
 export const HELP = `Usage: npm run client -- [options]
 
 Drives the LEDs from the command line, like the seed's stdin client: each line typed (or piped) on stdin is sent
@@ -42,7 +45,7 @@ as a gravity frame "x y z" (e.g. "0 40 91.6" lights the right LED at 40 %). Ever
 (hello, state, error, ...) is printed as one JSON line. Ends at the end of stdin or on Ctrl+C.
 
 Options:
-  --url URL            the gateway: ws://HOST:5678/ or wss://HOST:5679/ (default ws://localhost:GATEWAY_PORT/)
+  --url URL            the gateway: ws://HOST:${PORT}/ or wss://HOST:${HTTPS_PORT}/ (default ws://localhost:GATEWAY_PORT/)
   --token TOKEN        the access token (default: GATEWAY_TOKEN, else the one in DATA_DIR/secrets.json)
   --sweep              instead of stdin, tilt smoothly left and right (a sine) until Ctrl+C
     --period SECONDS   one full swing (default 4)
@@ -71,12 +74,7 @@ function positive(name: string, raw: string | undefined, fallback: number, max: 
 /** The token from the environment or, on the machine that runs the services, from the generated secrets. */
 function defaultToken(env: NodeJS.ProcessEnv): string | undefined {
   if (env.GATEWAY_TOKEN) return env.GATEWAY_TOKEN;
-  try {
-    const stored = JSON.parse(readFileSync(join(env.DATA_DIR || DEFAULT_DATA_DIR, SECRETS_FILE), 'utf8')) as { gatewayToken?: unknown };
-    return typeof stored.gatewayToken === 'string' ? stored.gatewayToken : undefined;
-  } catch {
-    return undefined;
-  }
+  return readStoredSecrets(env.DATA_DIR || DEFAULT_DATA_DIR)?.gatewayToken;
 }
 
 /** Returns undefined for --help; throws UsageError for anything it cannot use. */
@@ -85,16 +83,16 @@ export function parseClientArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   try {
     values = parse(argv).values;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(errorMessage(error), { cause: error });
   }
   if (values.help) return undefined;
 
   let url: URL;
-  const rawUrl = values.url ?? `ws://localhost:${env.GATEWAY_PORT || 5678}/`;
+  const rawUrl = values.url ?? `ws://localhost:${env.GATEWAY_PORT || PORT}/`;
   try {
     url = new URL(rawUrl);
   } catch {
-    throw new UsageError(`--url ${JSON.stringify(rawUrl)} is not a URL: expected ws://HOST:5678/ or wss://HOST:5679/`);
+    throw new UsageError(`--url ${JSON.stringify(rawUrl)} is not a URL: expected ws://HOST:${PORT}/ or wss://HOST:${HTTPS_PORT}/`);
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
     throw new UsageError(`--url ${JSON.stringify(rawUrl)}: expected a ws:// or wss:// URL`);
@@ -124,7 +122,7 @@ export function parseClientArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
     try {
       trust = { kind: 'ca', file: values.ca, pem: readFileSync(values.ca, 'utf8') };
     } catch (error) {
-      throw new UsageError(`--ca ${values.ca}: ${(error as Error).message}`);
+      throw new UsageError(`--ca ${values.ca}: ${errorMessage(error)}`, { cause: error });
     }
   }
   if (values.fingerprint !== undefined) {

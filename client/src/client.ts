@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { CloseCode, decodeServerFrame } from '@gravity-led/gateway/protocol';
 import WebSocket from 'ws';
 import type { ClientOptions } from './args.js';
 import { type Frame, FrameEncoder } from './frames.js';
@@ -56,16 +57,16 @@ export function describeConnectError(error: NodeJS.ErrnoException, url: URL): st
 export function describeClose(code: number, reason: string): string {
   const why = reason ? `: ${reason}` : '';
   switch (code) {
-    case 1013:
-      return `the device is in use (close code 1013${why})`;
-    case 1008:
-      return `the gateway refused the client (close code 1008${why})`;
-    case 1009:
-      return `a frame was too large (close code 1009${why})`;
-    case 1001:
-      return `the gateway went away (close code 1001${why})`;
-    case 1006:
-      return 'the connection was lost (close code 1006, no close frame)';
+    case CloseCode.TryAgainLater:
+      return `the device is in use (close code ${code}${why})`;
+    case CloseCode.PolicyViolation:
+      return `the gateway refused the client (close code ${code}${why})`;
+    case CloseCode.MessageTooBig:
+      return `a frame was too large (close code ${code}${why})`;
+    case CloseCode.GoingAway:
+      return `the gateway went away (close code ${code}${why})`;
+    case CloseCode.Abnormal:
+      return `the connection was lost (close code ${code}, no close frame)`;
     default:
       return `the gateway closed the connection (close code ${code}${why})`;
   }
@@ -96,7 +97,7 @@ export async function runClient(options: ClientOptions, io: ClientIo): Promise<n
       if (result) return;
       result = { code, ...(message === undefined ? {} : { message }) };
       stopInput();
-      if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'client done');
+      if (socket.readyState === WebSocket.OPEN) socket.close(CloseCode.Normal, 'client done');
       else if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
       // The close handshake normally ends us; a gateway that never answers it does not hold the client.
       setTimeout(() => socket.terminate(), 2000).unref();
@@ -113,7 +114,8 @@ export async function runClient(options: ClientOptions, io: ClientIo): Promise<n
       }
       const timer = setTimeout(() => finish(0), LINGER_MS);
       socket.on('message', (data, isBinary) => {
-        if (isBinary || !/"type":"(state|error)"/.test(data.toString())) return;
+        const type = isBinary ? undefined : decodeServerFrame(data.toString())?.type;
+        if (type !== 'state' && type !== 'error') return;
         clearTimeout(timer);
         finish(0);
       });
@@ -146,13 +148,7 @@ export async function runClient(options: ClientOptions, io: ClientIo): Promise<n
       const text = data.toString();
       io.stdout.write(`${text}\n`);
       if (started || result) return;
-      let type: unknown;
-      try {
-        type = (JSON.parse(text) as { type?: unknown }).type;
-      } catch {
-        return;
-      }
-      if (type !== 'hello') return;
+      if (decodeServerFrame(text)?.type !== 'hello') return;
       started = true;
       stopInput = options.sweep ? startSweep() : startStdin();
     });

@@ -6,9 +6,12 @@
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 /** A device in use is asked again less eagerly: each attempt is a refusal in the gateway's log. */
 const IN_USE_MIN_MS = 3000;
-/** Close codes the gateway uses (README, WebSocket protocol). */
-const POLICY = 1008;
-const TRY_AGAIN_LATER = 1013;
+/**
+ * The page's copy of the protocol's close codes and reasons (gateway/src/protocol.ts, with their RFC 6455 meaning):
+ * plain JS, so the page needs no build step; test/unit/protocol-page.test.ts checks that both say the same.
+ */
+export const CloseCode = { Normal: 1000, PolicyViolation: 1008, TryAgainLater: 1013 };
+export const CloseReason = { WrongToken: 'wrong token' };
 
 export class GatewayLink {
   /**
@@ -97,18 +100,18 @@ export class GatewayLink {
 
   closed(code, reason) {
     if (!this.running) return;
-    if (code === POLICY) {
+    if (code === CloseCode.PolicyViolation) {
       this.running = false;
-      const wrong = reason === 'wrong token';
+      const wrong = reason === CloseReason.WrongToken;
       this.status('refused', wrong ? 'Wrong token' : 'Token needed', wrong ? 'Wrong token' : 'This device needs the access token');
       return;
     }
-    const delay = Math.max(BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)], code === TRY_AGAIN_LATER ? IN_USE_MIN_MS : 0);
+    const delay = Math.max(BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)], code === CloseCode.TryAgainLater ? IN_USE_MIN_MS : 0);
     this.attempt++;
     // A little jitter so that several pages that lost the gateway together do not all come back at once.
     const wait = Math.round(delay * (0.8 + Math.random() * 0.4));
     const seconds = Math.max(1, Math.round(wait / 1000));
-    if (code === TRY_AGAIN_LATER) {
+    if (code === CloseCode.TryAgainLater) {
       this.status('in-use', 'In use', `${capitalise(reason || 'the device is in use')}. Trying again in ${seconds} s.`);
     } else {
       this.status('retrying', 'Offline', `Connection lost${reason ? `: ${reason}` : ''}. Reconnecting in ${seconds} s…`);
@@ -121,7 +124,7 @@ export class GatewayLink {
     this.ready = false;
     const socket = this.socket;
     this.socket = null;
-    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000, 'page closed the link');
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(CloseCode.Normal, 'page closed the link');
   }
 
   status(state, label, message) {

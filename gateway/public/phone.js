@@ -2,6 +2,7 @@
  * The phone page: watches the LEDs as a viewer until Start, then becomes the controller and streams the tilt at a
  * steady rate (the newest value each tick, never a backlog), until Stop. See tilt.js for the axes and signs.
  */
+import { $, sharedElements, showReadout, unavailableNotice } from './display.js';
 import { showState } from './leds.js';
 import { GatewayLink } from './link.js';
 import { secureLink } from './secure-link.js';
@@ -16,10 +17,8 @@ const STALE_MOTION_MS = 500;
 /** After Start, how long to wait for a first sensor event before suggesting the slider. */
 const NO_SENSOR_MS = 2500;
 
-const $ = (id) => document.getElementById(id);
 const ui = {
-  status: $('status'),
-  notice: $('notice'),
+  ...sharedElements(),
   insecure: $('insecure'),
   httpsLink: $('https-link'),
   start: $('start'),
@@ -27,8 +26,6 @@ const ui = {
   awake: $('awake-note'),
   slider: $('tilt'),
   reverse: $('reverse'),
-  readout: { x: $('gx'), y: $('gy'), z: $('gz') },
-  leds: { left: $('led-left'), right: $('led-right'), reason: $('reason') },
 };
 
 let token = takeTokenFromUrl();
@@ -143,9 +140,7 @@ function onMotion(event) {
 
 function setCurrent(g, source) {
   current = { ...g, source, at: performance.now() };
-  ui.readout.x.textContent = g.x.toFixed(1);
-  ui.readout.y.textContent = g.y.toFixed(1);
-  ui.readout.z.textContent = g.z.toFixed(1);
+  showReadout(ui.readout, g);
 }
 
 /** One frame per tick, the newest value only; nothing while hidden, so the fail-safe turns the LEDs off. */
@@ -160,13 +155,13 @@ function onFrame(frame) {
   switch (frame.type) {
     case 'hello':
       tokenForm.hide();
-      deviceProblem = frame.available ? '' : 'The LEDs cannot be driven right now: the LED driver or the MQTT broker is not reachable.';
+      deviceProblem = unavailableNotice(frame);
       break;
     case 'state':
       showState(frame, ui.leds);
       break;
     case 'unavailable':
-      deviceProblem = `The LEDs cannot be driven right now: ${frame.reason}.`;
+      deviceProblem = unavailableNotice(frame);
       break;
     case 'available':
       deviceProblem = '';

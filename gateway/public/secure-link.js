@@ -2,7 +2,8 @@
  * Phone browsers give motion sensor events only to secure pages (https, or the machine itself), so a page opened
  * as http://raspberrypi.local:5678/ must point to its https twin instead of silently doing nothing.
  */
-const DEFAULT_HTTPS_PORT = 5679;
+/** GATEWAY_HTTPS_PORT's default (the page's copy; test/unit/protocol-page.test.ts checks it against the configuration). */
+export const DEFAULT_HTTPS_PORT = 5679;
 
 /** The https address of this page on the gateway's HTTPS port, token in the fragment; null when HTTPS is off. */
 export async function secureLink(token) {

@@ -2,6 +2,7 @@
  * The live view: a viewer connection (takes no controller's place, cannot drive) that draws the controller's tilt
  * from the gateway's `gravity` frames and the LEDs from `state` frames.
  */
+import { $, sharedElements, showReadout, unavailableNotice } from './display.js';
 import { showState } from './leds.js';
 import { GatewayLink } from './link.js';
 import { bindTokenForm, takeTokenFromUrl } from './token.js';
@@ -9,16 +10,12 @@ import { bindTokenForm, takeTokenFromUrl } from './token.js';
 /** The gateway sends gravity at up to 30 Hz while a controller moves; this long without one means nobody does. */
 const IDLE_MS = 1500;
 
-const $ = (id) => document.getElementById(id);
 const ui = {
-  status: $('status'),
-  notice: $('notice'),
+  ...sharedElements(),
   svg: $('tilt-view'),
   phone: $('phone-shape'),
   mark: $('ybar-mark'),
   note: $('tilt-note'),
-  readout: { x: $('gx'), y: $('gy'), z: $('gz') },
-  leds: { left: $('led-left'), right: $('led-right'), reason: $('reason') },
 };
 
 let idleTimer = 0;
@@ -32,10 +29,9 @@ function onFrame(frame) {
   if (frame.type === 'hello') tokenForm.hide();
   else if (frame.type === 'state') showState(frame, ui.leds);
   else if (frame.type === 'gravity') showTilt(frame);
-  else if (frame.type === 'unavailable') setNotice(`The LEDs cannot be driven right now: ${frame.reason}.`, 'unavailable');
   else if (frame.type === 'available') setNotice('', 'available');
-  if (frame.type === 'hello' && !frame.available)
-    setNotice('The LEDs cannot be driven right now: the LED driver or the MQTT broker is not reachable.', 'unavailable');
+  const unavailable = unavailableNotice(frame);
+  if (unavailable) setNotice(unavailable, 'unavailable');
 }
 
 /**
@@ -47,9 +43,7 @@ function showTilt({ x, y, z }) {
   ui.phone.setAttribute('transform', `rotate(${angle.toFixed(1)})`);
   ui.mark.style.left = `${(50 + Math.max(-100, Math.min(100, y)) / 2).toFixed(1)}%`;
   ui.mark.dataset.side = y > 0 ? 'right' : y < 0 ? 'left' : 'none';
-  ui.readout.x.textContent = x.toFixed(1);
-  ui.readout.y.textContent = y.toFixed(1);
-  ui.readout.z.textContent = z.toFixed(1);
+  showReadout(ui.readout, { x, y, z });
   ui.svg.classList.remove('idle');
   ui.note.textContent = '';
   clearTimeout(idleTimer);

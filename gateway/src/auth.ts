@@ -1,4 +1,4 @@
-/** How a controller proves it holds the token: at the handshake (header or query) or in its first frame. */
+/** How a controller proves it holds the token: at the handshake (header or query) or in its first frame (protocol.ts). */
 import type { IncomingMessage } from 'node:http';
 import { secretEquals } from '@gravity-led/shared';
 
@@ -20,11 +20,4 @@ export function handshakeToken(req: IncomingMessage): string | undefined {
 
 export function tokenMatches(presented: string | undefined, expected: string): boolean {
   return secretEquals(presented, expected);
-}
-
-/** The first-frame form: `{"type":"auth","token":"..."}`. Returns the token, or undefined if the frame is not one. */
-export function authFrameToken(message: unknown): string | undefined {
-  if (typeof message !== 'object' || message === null) return undefined;
-  const { type, token } = message as Record<string, unknown>;
-  return type === 'auth' && typeof token === 'string' ? token : undefined;
 }

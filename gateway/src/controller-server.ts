@@ -4,21 +4,18 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Gravity, LedState, Logger } from '@gravity-led/shared';
+import { type Gravity, type LedState, type Logger, RefusalLog, VARIABLES } from '@gravity-led/shared';
 import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
-import { type Role, Session, type SessionHost } from './session.js';
+import { CloseCode, CloseReason, encodeServerFrame, type HelloFrame, MAX_FRAME_BYTES, type Role, type ServerFrame } from './protocol.js';
+import { type FrameMetrics, Session, type SessionHost } from './session.js';
 
-/** Frames over 1 KiB close the socket with 1009 (ws does this for us at maxPayload). */
-export const MAX_FRAME_BYTES = 1024;
 /**
  * Connections that have not authenticated yet (each may wait up to AUTH_TIMEOUT_MS for its auth frame). Beyond
  * this many, new ones without a token are refused with HTTP 503, so a flood of idle sockets cannot pile up.
  */
 export const MAX_PENDING_AUTH = 32;
-/** How often a ping checks that each client is still there; one missed pong and the connection is dropped. */
-export const HEARTBEAT_MS = 10_000;
 /** Viewers (the live view) get the controllers' gravity vectors at most this often: enough for a smooth picture. */
 export const VIEWER_GRAVITY_HZ = 30;
 
@@ -27,20 +24,22 @@ export interface ControllerServerOptions {
   readonly token: string;
   readonly maxClients: number;
   readonly maxRate: number;
-  /** Ping interval; HEARTBEAT_MS unless configured (GATEWAY_HEARTBEAT_MS). */
+  /**
+   * How often a ping checks that each client is still there; one missed pong and the connection is dropped.
+   * GATEWAY_HEARTBEAT_MS; its default when not given.
+   */
   readonly heartbeatMs?: number;
   readonly log: Logger;
+  /** Told of every frame's outcome; handed to every session as it is. */
+  readonly metrics?: FrameMetrics;
   publish(gravity: Gravity, receivedAt?: number): boolean;
-  /** Told of every frame's outcome, for metrics. */
-  frameAccepted?(): void;
-  frameRejected?(reason: string): void;
   readonly isAvailable: () => boolean;
   readonly lastState: () => LedState | undefined;
   /** Told whenever the number of controllers or the capacity changes. */
   onOccupancy(controllers: number, maxClients: number): void;
 }
 
-export class ControllerServer implements SessionHost {
+export class ControllerServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   private readonly sessions = new Set<Session>();
   /** Admitted controllers, oldest first, so that lowering the capacity closes the newest. */
@@ -50,43 +49,35 @@ export class ControllerServer implements SessionHost {
   private readonly viewerFeed = new LatestValueThrottle<Gravity>(1000 / VIEWER_GRAVITY_HZ, (g) => this.broadcastGravity(g));
   private maxClients: number;
   private readonly heartbeat: NodeJS.Timeout;
-  /** Wrong tokens at the handshake: the first is a warning, later ones are counted, so guessing is not a log flood. */
-  private wrongTokens = 0;
+  /** Wrong tokens at the handshake: the first (and every 1000th) is a warning, so guessing is not a log flood. */
+  private readonly wrongTokens: RefusalLog;
+
+  /** What every session is given: the settings it needs and the three calls it makes back. */
+  private readonly host: SessionHost;
 
   constructor(private readonly options: ControllerServerOptions) {
     this.maxClients = options.maxClients;
-    this.heartbeat = setInterval(() => this.checkAlive(), options.heartbeatMs ?? HEARTBEAT_MS);
+    this.wrongTokens = new RefusalLog(options.log, { countField: 'total', warnEvery: 1000 });
+    this.heartbeat = setInterval(() => {
+      for (const session of this.sessions) session.heartbeat();
+    }, options.heartbeatMs ?? VARIABLES.GATEWAY_HEARTBEAT_MS.default);
     this.heartbeat.unref();
+    this.host = {
+      token: options.auth === 'token' ? options.token : undefined,
+      maxRate: options.maxRate,
+      log: options.log,
+      metrics: options.metrics,
+      admit: (session) => this.admit(session),
+      publish: (gravity, receivedAt) => this.publish(gravity, receivedAt),
+      release: (session) => this.release(session),
+    };
   }
 
-  get token(): string | undefined {
-    return this.options.auth === 'token' ? this.options.token : undefined;
-  }
-  get maxRate(): number {
-    return this.options.maxRate;
-  }
-  get available(): boolean {
-    return this.options.isAvailable();
-  }
-  get lastState(): LedState | undefined {
-    return this.options.lastState();
-  }
   get controllerCount(): number {
     return this.controllers.length;
   }
   get viewerCount(): number {
-    let n = 0;
-    for (const session of this.sessions) if (session.role === 'viewer' && session.authenticated) n++;
-    return n;
-  }
-  get log(): Logger {
-    return this.options.log;
-  }
-  frameAccepted(): void {
-    this.options.frameAccepted?.();
-  }
-  frameRejected(reason: string): void {
-    this.options.frameRejected?.(reason);
+    return this.viewers.size;
   }
 
   /** Routes WebSocket upgrades of an HTTP(S) server here. */
@@ -106,9 +97,7 @@ export class ControllerServer implements SessionHost {
       const presented = handshakeToken(req);
       if (presented !== undefined) {
         if (!tokenMatches(presented, this.options.token)) {
-          this.wrongTokens++;
-          const level = this.wrongTokens === 1 || this.wrongTokens % 1000 === 0 ? 'warn' : 'debug';
-          this.options.log[level]({ remote: req.socket.remoteAddress, total: this.wrongTokens }, 'refused a wrong token at the handshake');
+          this.wrongTokens.record('wrong-token', 'refused a wrong token at the handshake', { remote: req.socket.remoteAddress });
           socket.end(
             'HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nwrong token\n',
           );
@@ -125,7 +114,7 @@ export class ControllerServer implements SessionHost {
     }
     const role: Role = url.searchParams.get('role') === 'viewer' ? 'viewer' : 'controller';
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, role, this, authenticated);
+      const session = new Session(ws, role, this.host, authenticated);
       this.sessions.add(session);
       session.log.debug({ role, remote: req.socket.remoteAddress }, 'connection opened');
     });
@@ -137,23 +126,25 @@ export class ControllerServer implements SessionHost {
     return n;
   }
 
-  admit(session: Session): boolean {
+  /** An authenticated session: a viewer always gets in, a controller only while there is a place; then hello and the last state. */
+  private admit(session: Session): void {
     if (session.role === 'viewer') {
       this.viewers.add(session);
-      return true;
-    }
-    if (this.controllers.length >= this.maxClients) {
+    } else if (this.controllers.length >= this.maxClients) {
       session.log.info({ maxClients: this.maxClients }, 'refused a controller: device in use');
-      session.close(1013, 'device in use: the maximum number of controllers is connected');
-      return false;
+      session.close(CloseCode.TryAgainLater, CloseReason.DeviceInUse);
+      return;
+    } else {
+      this.controllers.push(session);
+      session.log.info({ controllers: this.controllers.length }, 'controller connected');
+      this.options.onOccupancy(this.controllers.length, this.maxClients);
     }
-    this.controllers.push(session);
-    session.log.info({ controllers: this.controllers.length }, 'controller connected');
-    this.options.onOccupancy(this.controllers.length, this.maxClients);
-    return true;
+    session.send(this.hello(session.role));
+    const state = this.options.lastState();
+    if (state) session.sendState(state);
   }
 
-  release(session: Session): void {
+  private release(session: Session): void {
     this.sessions.delete(session);
     this.viewers.delete(session);
     const index = this.controllers.indexOf(session);
@@ -163,7 +154,7 @@ export class ControllerServer implements SessionHost {
     this.options.onOccupancy(this.controllers.length, this.maxClients);
   }
 
-  publish(gravity: Gravity, receivedAt?: number): boolean {
+  private publish(gravity: Gravity, receivedAt?: number): boolean {
     const published = this.options.publish(gravity, receivedAt);
     if (published && this.viewers.size > 0) this.viewerFeed.push(gravity);
     return published;
@@ -171,14 +162,15 @@ export class ControllerServer implements SessionHost {
 
   /** The live view's tilt vector: only values that were published, so viewers see what the LEDs were given. */
   private broadcastGravity(gravity: Gravity): void {
-    const frame = JSON.stringify({ type: 'gravity', x: gravity.x, y: gravity.y, z: gravity.z });
+    const frame = encodeServerFrame({ type: 'gravity', x: gravity.x, y: gravity.y, z: gravity.z });
     for (const viewer of this.viewers) viewer.sendDroppable(frame);
   }
 
-  hello(session: Session): Record<string, unknown> {
+  private hello(role: Role): HelloFrame {
     return {
-      role: session.role,
-      available: this.available,
+      type: 'hello',
+      role,
+      available: this.options.isAvailable(),
       controllers: this.controllers.length,
       maxClients: this.maxClients,
     };
@@ -189,7 +181,7 @@ export class ControllerServer implements SessionHost {
     this.maxClients = n;
     this.options.log.info({ maxClients: n }, 'capacity changed');
     const extra = this.controllers.slice(n);
-    for (const session of extra.reverse()) session.close(1013, 'device in use: capacity lowered by the operator');
+    for (const session of extra.reverse()) session.close(CloseCode.TryAgainLater, CloseReason.CapacityLowered);
     this.options.onOccupancy(this.controllers.length, this.maxClients);
   }
 
@@ -198,28 +190,17 @@ export class ControllerServer implements SessionHost {
   }
 
   broadcastAvailability(available: boolean): void {
-    const message = available
+    const frame: ServerFrame = available
       ? { type: 'available' }
       : { type: 'unavailable', reason: 'the LED driver or the MQTT broker is not reachable' };
-    for (const session of this.sessions) if (session.authenticated) session.sendJson(message);
-  }
-
-  private checkAlive(): void {
-    for (const session of this.sessions) {
-      if (!session.alive) {
-        session.socket.terminate();
-        continue;
-      }
-      session.alive = false;
-      session.socket.ping();
-    }
+    for (const session of this.sessions) if (session.authenticated) session.send(frame);
   }
 
   /** Closes every connection with 1001 (going away) and stops accepting. */
   close(): void {
     clearInterval(this.heartbeat);
     this.viewerFeed.cancel();
-    for (const session of this.sessions) session.close(1001, 'gateway shutting down');
+    for (const session of this.sessions) session.close(CloseCode.GoingAway, CloseReason.ShuttingDown);
     this.wss.close();
   }
 }

@@ -2,7 +2,10 @@
  * What the gateway tells Prometheus on `/metrics`: frames by outcome, connected clients, how long a frame waits in
  * the gateway before its MQTT publish is handed to the socket, and the LED state as the led-driver reports it.
  */
-import { LATENCY_BUCKETS, type LedState, Registry } from '@gravity-led/shared';
+import { type LedState, Registry } from '@gravity-led/shared';
+
+/** Latency buckets in seconds, from half a millisecond (a local hop) to a second (something is wrong). */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
 
 export interface ClientCounts {
   readonly controllerCount: number;

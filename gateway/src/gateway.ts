@@ -45,7 +45,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (options.auth === 'none') log.warn('GATEWAY_AUTH=none: anyone who can reach the gateway can drive the LEDs');
   const bridge = new MqttBridge(options.mqttUrl, options.account, options.topics, log);
   // Read at scrape time only, once `controllers` exists.
-  const metrics = new GatewayMetrics(
+  const metrics: GatewayMetrics = new GatewayMetrics(
     () => controllers,
     () => bridge.client.connected,
   );
@@ -56,9 +56,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxRate: options.maxRate,
     heartbeatMs: options.heartbeatMs,
     log,
+    metrics,
     publish: (g, receivedAt) => bridge.publishGravity(g, receivedAt === undefined ? undefined : () => metrics.published(receivedAt)),
-    frameAccepted: () => metrics.frameAccepted(),
-    frameRejected: (reason) => metrics.frameRejected(reason),
     isAvailable: () => bridge.isAvailable,
     lastState: () => bridge.lastState,
     onOccupancy: (n, max) => bridge.publishClients(n, max),
@@ -75,7 +74,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const handler = createRequestHandler(
     loadAssets(),
     {
-      live: () => true,
       ready: () => bridge.client.connected,
       metrics: () => metrics.render(),
     },

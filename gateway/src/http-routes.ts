@@ -1,11 +1,12 @@
 /**
- * Plain HTTP for the gateway: the phone page and the live view from `gateway/public`, and health endpoints.
- * Files are read once at start: a fixed map of names means no path from a request ever reaches the file system.
+ * Plain HTTP for the gateway: the phone page and the live view from `gateway/public`, the page's `/config.json`, and
+ * the health endpoints (shared/src/health-http.ts). Files are read once at start: a fixed map of names means no
+ * path from a request ever reaches the file system.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHealthHandler, type Health } from '@gravity-led/shared';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
 
@@ -44,18 +45,6 @@ export function loadAssets(dir: string = PUBLIC_DIR): Map<string, Asset> {
   return assets;
 }
 
-/** Prometheus text exposition 0.0.4. */
-const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-export interface Health {
-  /** Up and answering. */
-  live(): boolean;
-  /** Connected to the broker, so gravity can flow. */
-  ready(): boolean;
-  /** The `/metrics` body; absent means no such route. */
-  metrics?(): string;
-}
-
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -70,34 +59,16 @@ export interface PageConfig {
 }
 
 export function createRequestHandler(assets: Map<string, Asset>, health: Health, pageConfig: () => PageConfig = () => ({ httpsPort: 0 })) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path === '/healthz' || path === '/readyz') {
-      const ok = path === '/healthz' ? health.live() : health.ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
-      return;
-    }
+  return createHealthHandler(health, (path, req, res) => {
     if (path === '/config.json') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', ...SECURITY_HEADERS });
       res.end(req.method === 'HEAD' ? undefined : JSON.stringify(pageConfig()));
-      return;
-    }
-    if (path === '/metrics' && health.metrics) {
-      res.writeHead(200, { 'content-type': METRICS_TYPE, 'cache-control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : health.metrics());
-      return;
+      return true;
     }
     const asset = assets.get(path);
-    if (!asset) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
+    if (!asset) return false;
     res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
-  };
+    return true;
+  });
 }

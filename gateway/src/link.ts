@@ -7,7 +7,7 @@
  * It reads the secrets and the certificate the services use (DATA_DIR, the shared volume under compose), generating
  * them only if they do not exist yet, exactly as a starting service would; it starts no server.
  */
-import { ConfigError, lanHosts, loadConfig, loadSecrets, loadTlsCredentials, runningInContainer } from '@gravity-led/shared';
+import { ConfigError, errorMessage, lanHosts, loadConfig, loadSecrets, loadTlsCredentials, runningInContainer } from '@gravity-led/shared';
 import { bannerText } from './banner.js';
 
 async function main(): Promise<number> {
@@ -42,6 +42,6 @@ try {
   process.exitCode = await main();
 } catch (error) {
   // An unreadable DATA_DIR or TLS_CERT_FILE: one line, as the services say it.
-  process.stderr.write(`link: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`link: ${errorMessage(error)}\n`);
   process.exitCode = 1;
 }

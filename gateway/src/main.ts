@@ -1,14 +1,11 @@
 /** `npm start -w gateway`: the WebSocket gateway alone, exactly as its container runs it. */
-import { lanHosts, loadSecrets, loadTlsCredentials, phoneLinks, runningInContainer, runService, topicsFor } from '@gravity-led/shared';
+import { lanHosts, loadSecrets, phoneLinks, runningInContainer, runService, tlsForPort, topicsFor } from '@gravity-led/shared';
 import { startGateway } from './gateway.js';
 
 await runService('gateway', async (config, log) => {
   const secrets = loadSecrets(config);
   // Phone browsers give motion sensors only to https pages: the HTTPS port always has a certificate.
-  const tls =
-    config.GATEWAY_HTTPS_PORT > 0
-      ? await loadTlsCredentials(config, { onReplace: (reason) => log.info({ reason }, 'renewing the self-signed certificate') })
-      : undefined;
+  const tls = await tlsForPort(config.GATEWAY_HTTPS_PORT, config, log);
   if (tls) {
     log.info(
       { source: tls.source, path: tls.path, validTo: tls.validTo.toISOString(), fingerprint: tls.fingerprint },

@@ -7,13 +7,16 @@ import {
   type Account,
   connectService,
   decodeLedState,
+  decodeStatus,
   disconnectService,
+  encodeGatewayClients,
   encodeGravityJson,
   type Gravity,
   type LedState,
   type Logger,
-  ONLINE,
+  RefusalLog,
   type Topics,
+  VARIABLES,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 
@@ -26,14 +29,11 @@ export interface BridgeEvents {
   availability: [boolean];
 }
 
-/** Largest capacity the operator may set over MQTT, as for GATEWAY_MAX_CLIENTS. */
-export const MAX_CLIENTS_LIMIT = 1000;
+/** The capacity the operator may set over MQTT follows the rule of GATEWAY_MAX_CLIENTS: a whole number 0..1000. */
+const MAX_CLIENTS = VARIABLES.GATEWAY_MAX_CLIENTS;
 
 export function parseMaxClients(payload: Uint8Array): number | undefined {
-  const text = Buffer.from(payload).toString('utf8').trim();
-  if (!/^\d{1,4}$/.test(text)) return undefined;
-  const n = Number(text);
-  return n <= MAX_CLIENTS_LIMIT ? n : undefined;
+  return MAX_CLIENTS.parse(Buffer.from(payload).toString('utf8').trim());
 }
 
 export class MqttBridge extends EventEmitter<BridgeEvents> {
@@ -41,17 +41,18 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
   private driverOnline = false;
   private available = false;
   lastState: LedState | undefined;
-  /** Invalid capacity values received, logged in full only the first time. */
-  private badMaxClients = 0;
+  /** Invalid capacity values: the first is a warning, a flood of them must not become a flood of log lines. */
+  private readonly badMaxClients: RefusalLog;
   private occupancy: string | undefined;
 
   constructor(
     url: string,
     account: Account,
     private readonly topics: Topics,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     super();
+    this.badMaxClients = new RefusalLog(log);
     this.client = connectService({ url, account, service: 'gateway', statusTopic: topics.gatewayStatus });
     this.client.on('connect', () => {
       log.info({ url }, 'connected to MQTT broker');
@@ -82,18 +83,15 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
         this.emit('state', state, retained);
       }
     } else if (topic === this.topics.driverStatus) {
-      this.driverOnline = payload.toString() === ONLINE;
+      this.driverOnline = decodeStatus(payload) === true;
       this.updateAvailability();
     } else if (topic === this.topics.maxClientsSet) {
       const n = parseMaxClients(payload);
       if (n === undefined) {
-        // The first bad value is a warning; a flood of them must not become a flood of log lines.
-        this.badMaxClients++;
-        const level = this.badMaxClients === 1 ? 'warn' : 'debug';
-        this.log[level](
-          { topic, payload: payload.toString('utf8', 0, 32), count: this.badMaxClients },
-          `ignored: expected a whole number 0..${MAX_CLIENTS_LIMIT}`,
-        );
+        this.badMaxClients.record('bad-max-clients', `ignored: expected ${MAX_CLIENTS.allowed}`, {
+          topic,
+          payload: payload.toString('utf8', 0, 32),
+        });
       } else {
         this.emit('max-clients', n);
       }
@@ -121,7 +119,7 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
 
   /** Announces the occupancy, retained; kept and sent again after a reconnect rather than queued while offline. */
   publishClients(clients: number, maxClients: number): void {
-    this.occupancy = JSON.stringify({ clients, maxClients });
+    this.occupancy = encodeGatewayClients({ clients, maxClients });
     if (this.client.connected) this.client.publish(this.topics.gatewayClients, this.occupancy, { qos: 1, retain: true });
   }
 

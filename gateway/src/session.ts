@@ -12,30 +12,33 @@ import {
   parseGravityText,
 } from '@gravity-led/shared';
 import type { RawData, WebSocket } from 'ws';
-import { AUTH_TIMEOUT_MS, authFrameToken, tokenMatches } from './auth.js';
+import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
 import { LatestValueThrottle } from './latest-value-throttle.js';
-
-/** A controller drives the LEDs; a viewer only watches (the live view), and does not take a controller's place. */
-export type Role = 'controller' | 'viewer';
+import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 
 /** Past this many bytes waiting toward a slow client, state frames are held back and only the newest is sent later. */
 export const MAX_BUFFERED_BYTES = 64 * 1024;
 
+/** Told of every frame's outcome, for metrics (GatewayMetrics). */
+export interface FrameMetrics {
+  frameAccepted(): void;
+  frameRejected(reason: string): void;
+}
+
+/** What a session needs of the server that holds it. */
 export interface SessionHost {
+  /** The token a first-frame auth must match; undefined when authentication is off. */
   readonly token: string | undefined;
-  /** Called once the client is authenticated; returns false when it was refused (capacity), having closed it. */
-  admit(session: Session): boolean;
+  /** Frames per second forwarded from one controller (GATEWAY_MAX_RATE). */
+  readonly maxRate: number;
+  readonly log: Logger;
+  readonly metrics: FrameMetrics | undefined;
+  /** Called once the client is authenticated: the host greets it (hello, last state), or refuses and closes it. */
+  admit(session: Session): void;
   /** `receivedAt`: when the frame arrived (performance.now()), for the publish latency metric. */
   publish(gravity: Gravity, receivedAt?: number): boolean;
-  readonly available: boolean;
-  readonly lastState: LedState | undefined;
-  readonly maxRate: number;
-  hello(session: Session): Record<string, unknown>;
+  /** Called once, when the connection has closed. */
   release(session: Session): void;
-  readonly log: Logger;
-  /** Told of every frame's outcome, for metrics. */
-  frameAccepted?(): void;
-  frameRejected?(reason: string): void;
 }
 
 let nextId = 1;
@@ -52,14 +55,15 @@ export class Session {
   private holdTimer: NodeJS.Timeout | undefined;
   /** Told the client that its values are being dropped, since the last one that went through. */
   private toldDropping = false;
-  alive = true;
+  /** Answered the last ping (see heartbeat()). */
+  private alive = true;
   /** Arrival of the newest accepted frame: the throttle only ever forwards the newest, so this is its arrival. */
   private receivedAt: number | undefined;
   /** Every log line of this connection carries its id (`conn`). */
   readonly log: Logger;
 
   constructor(
-    readonly socket: WebSocket,
+    private readonly socket: WebSocket,
     readonly role: Role,
     private readonly host: SessionHost,
     authenticated: boolean,
@@ -76,15 +80,12 @@ export class Session {
       this.authenticated = true;
       this.start();
     } else {
-      this.authTimer = setTimeout(() => socket.close(1008, 'authentication required'), AUTH_TIMEOUT_MS);
+      this.authTimer = setTimeout(() => socket.close(CloseCode.PolicyViolation, CloseReason.AuthenticationRequired), AUTH_TIMEOUT_MS);
     }
   }
 
   private start(): void {
-    if (!this.host.admit(this)) return;
-    this.sendJson({ type: 'hello', ...this.host.hello(this) });
-    const state = this.host.lastState;
-    if (state) this.sendState(state);
+    this.host.admit(this);
   }
 
   private onMessage(data: RawData, isBinary: boolean): void {
@@ -104,7 +105,7 @@ export class Session {
     }
     this.accepted++;
     this.receivedAt = performance.now();
-    this.host.frameAccepted?.();
+    this.host.metrics?.frameAccepted();
     this.throttle.push(result.value);
   }
 
@@ -126,7 +127,7 @@ export class Session {
     const token = isBinary ? undefined : parseAuth(asBytes(data).toString('utf8'));
     if (token === undefined || this.host.token === undefined || !tokenMatches(token, this.host.token)) {
       this.log.info({ wrongToken: token !== undefined }, 'refused: no valid auth frame');
-      this.socket.close(1008, token === undefined ? 'authentication required' : 'wrong token');
+      this.socket.close(CloseCode.PolicyViolation, token === undefined ? CloseReason.AuthenticationRequired : CloseReason.WrongToken);
       return;
     }
     clearTimeout(this.authTimer);
@@ -140,19 +141,19 @@ export class Session {
     } else if (!this.toldDropping) {
       // Once per outage, not once per frame: a phone streaming at 60 Hz must not get 60 notices a second.
       this.toldDropping = true;
-      this.sendJson({ type: 'unavailable', reason: 'broker unreachable: values are dropped, not queued' });
+      this.send({ type: 'unavailable', reason: 'broker unreachable: values are dropped, not queued' });
     }
   }
 
   private reject(message: string, reason = 'refused'): void {
     this.rejected++;
-    this.host.frameRejected?.(reason);
-    this.sendJson({ type: 'error', reason, message });
+    this.host.metrics?.frameRejected(reason);
+    this.send({ type: 'error', reason, message });
   }
 
-  sendJson(message: Record<string, unknown>): void {
+  send(frame: ServerFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(JSON.stringify(message));
+    this.socket.send(encodeServerFrame(frame));
   }
 
   /** A frame that the next one supersedes (the live view's gravity): a slow client simply misses some. */
@@ -163,7 +164,7 @@ export class Session {
 
   /** State frames to a slow client: never queue more than MAX_BUFFERED_BYTES, keep only the newest one waiting. */
   sendState(state: LedState): void {
-    const frame = JSON.stringify({ type: 'state', ...state });
+    const frame = encodeServerFrame({ type: 'state', ...state });
     if (this.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
       if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
       return;
@@ -183,8 +184,21 @@ export class Session {
     this.heldState = undefined;
   }
 
-  close(code: number, reason: string): void {
+  close(code: CloseCode, reason: string): void {
     this.socket.close(code, reason);
+  }
+
+  /**
+   * One heartbeat tick: a client that has not answered the previous ping (with a pong) is dropped, any other is
+   * pinged again (RFC 6455 section 5.5.2: an endpoint that receives a Ping "MUST send a Pong frame in response").
+   */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.socket.ping();
   }
 
   private onClose(): void {

@@ -11,9 +11,9 @@
  * turning discovery off and restarting the led-driver removes the entities from Home Assistant.
  */
 import { readFileSync } from 'node:fs';
-import type { Logger, Topics } from '@gravity-led/shared';
+import { type Logger, type Topics, VARIABLES } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
-import type { Led } from './manual-control.js';
+import type { Led, TopicHandler } from './manual-control.js';
 
 export interface DiscoveryOptions {
   readonly enabled: boolean;
@@ -51,7 +51,8 @@ export function discoveryMessages(options: Pick<DiscoveryOptions, 'prefix' | 'to
   const { topics } = options;
   const device = {
     identifiers: [node],
-    name: options.topicPrefix === 'gravity-led' ? 'gravity-led' : `gravity-led ${options.topicPrefix}`,
+    // The default installation is plain `gravity-led`; another TOPIC_PREFIX names its own device.
+    name: options.topicPrefix === VARIABLES.TOPIC_PREFIX.default ? 'gravity-led' : `gravity-led ${options.topicPrefix}`,
     model: 'Tilt-controlled LED pair (Raspberry Pi)',
     manufacturer: 'gravity-led',
     sw_version: version(),
@@ -109,16 +110,18 @@ export class HaDiscovery {
       }
       this.log.info({ topics: this.configTopics }, 'announced the LEDs to Home Assistant (MQTT discovery)');
     } else {
-      // A retained config from an earlier run comes back on subscribing; onMessage removes it.
+      // A retained config from an earlier run comes back on subscribing; removeLeftover removes it.
       this.client.subscribe(this.configTopics, { qos: 0 });
     }
   }
 
-  handles(topic: string): boolean {
-    return !this.options.enabled && this.configTopics.includes(topic);
+  /** With discovery off, the config topics and their handler (a retained leftover is removed); none with it on. */
+  get routes(): [string, TopicHandler][] {
+    if (this.options.enabled) return [];
+    return this.configTopics.map((topic) => [topic, (payload) => this.removeLeftover(topic, payload)]);
   }
 
-  onMessage(topic: string, payload: Uint8Array): void {
+  private removeLeftover(topic: string, payload: Uint8Array): void {
     if (payload.byteLength === 0) return;
     this.client.publish(topic, '', { qos: 1, retain: true });
     this.log.info({ topic }, 'HA_DISCOVERY=false: removed a Home Assistant discovery config left from an earlier run');

@@ -1,5 +1,5 @@
 export { dutySteps, type LedBackend, type LedPins } from './backends/backend.js';
-export { readBoardModel } from './backends/board.js';
+export { hasRp1, isRaspberryPi, readBoardModel } from './backends/board.js';
 export {
   loadPigpio,
   openPigpio,
@@ -9,15 +9,35 @@ export {
   type PigpioModule,
   type PigpioOptions,
 } from './backends/pigpio.js';
-export { type BackendKind, DEFAULT_HARDWARE, type HardwareOptions, openBackend } from './backends/select.js';
+export {
+  type BackendKind,
+  backendFor,
+  DEFAULT_HARDWARE,
+  type HardwareOptions,
+  openBackend,
+  openConfiguredLeds,
+  resolveKind,
+} from './backends/select.js';
 export { isLinear, type Shape, ShapedBackend, shapeDuty, shaped } from './backends/shaping.js';
 export { SimBackend } from './backends/sim.js';
-export { openSysfs, PI5_OVERLAY, RP1_PWM_CHANNELS, SysfsBackend, type SysfsOptions } from './backends/sysfs.js';
+export {
+  findOutputs,
+  listPwmChips,
+  openSysfs,
+  PI5_OVERLAY,
+  type PwmChip,
+  type PwmOutput,
+  pwmPioOverlay,
+  RP1_PWM_CHANNELS,
+  SysfsBackend,
+  type SysfsOptions,
+} from './backends/sysfs.js';
 export { DriverMetrics } from './driver-metrics.js';
+export { GatewayPresence } from './gateway-presence.js';
 export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
-export { type LedDriverOptions, type RunningLedDriver, startLedDriver } from './led-driver.js';
+export { type LedDriverOptions, type RunningLedDriver, SUMMARY_INTERVAL_MS, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
-export { type LedCommand, ManualControl, parseLedCommand, parseManualSet } from './manual-control.js';
-export { startMetricsServer } from './metrics-server.js';
-export { RejectionLog } from './rejection-log.js';
+export { clampDuty, dutyFromGravity, roundDuty, sameDuty } from './led-rule.js';
+export { type LedCommand, ManualControl, parseLedCommand, parseManualSet, type Refuse, type TopicHandler } from './manual-control.js';
+export { type SelftestIo, selftest } from './selftest.js';
 export { Watchdog } from './watchdog.js';

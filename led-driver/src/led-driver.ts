@@ -5,24 +5,29 @@
 import {
   type Account,
   connectService,
+  decodeGatewayClients,
+  decodeStatus,
   disconnectService,
-  dutyFromGravity,
   encodeLedState,
   type LedState,
   type Logger,
   OFF,
-  OFFLINE,
-  ONLINE,
   parseGravityPayload,
+  RefusalLog,
   type Topics,
+  VARIABLES,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { LedBackend } from './backends/backend.js';
+import { GatewayPresence } from './gateway-presence.js';
 import { HaDiscovery } from './ha-discovery.js';
 import { LedOutput } from './led-output.js';
-import { ManualControl } from './manual-control.js';
-import { RejectionLog } from './rejection-log.js';
+import { dutyFromGravity } from './led-rule.js';
+import { ManualControl, type Refuse, type TopicHandler } from './manual-control.js';
 import { Watchdog } from './watchdog.js';
+
+/** How often refused payloads are summed up in the log. */
+export const SUMMARY_INTERVAL_MS = 60_000;
 
 export interface LedDriverOptions {
   readonly backend: LedBackend;
@@ -37,17 +42,26 @@ export interface LedDriverOptions {
   readonly onState?: (state: LedState) => void;
 }
 
+/** How the driver handles messages on one topic; `retained`: whether retained messages (the broker's replay) are handled too. */
+interface Route {
+  readonly handle: TopicHandler;
+  readonly retained: boolean;
+}
+
 export interface RunningLedDriver {
   readonly output: LedOutput;
   readonly client: MqttClient;
-  readonly rejections: RejectionLog;
+  /** Refused payloads, by `topic kind`. */
+  readonly rejections: RefusalLog;
   readonly manual: ManualControl;
   close(): Promise<void>;
 }
 
 export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   const { topics, log } = options;
-  const rejections = new RejectionLog(log);
+  // Each kind of refusal is logged once per topic, then summed up at most once a minute.
+  const rejections = new RefusalLog(log, { summary: { everyMs: SUMMARY_INTERVAL_MS, message: 'payloads ignored in the last minute' } });
+  const refuse: Refuse = (topic, kind, message) => rejections.record(`${topic} ${kind}`, `ignored a payload: ${message}`, { topic, kind });
   let client: MqttClient | undefined;
   let unreported: LedState | undefined;
 
@@ -62,10 +76,40 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
     }
   };
   const output = new LedOutput(options.backend, report, log);
-  const manual = new ManualControl({ output, topics, rejections, failsafeTimeoutMs: options.failsafeTimeoutMs, log });
+  const presence = new GatewayPresence();
+  const manual = new ManualControl({ output, presence, topics, refuse, failsafeTimeoutMs: options.failsafeTimeoutMs, log });
   // A manual setting expects no gravity stream, so the stale watchdog leaves it alone.
   const watchdog = new Watchdog(options.failsafeTimeoutMs, () => manual.holdsLeds || output.apply(OFF, 'stale'));
-  let gatewayClients: number | undefined;
+
+  const onGravity: TopicHandler = (payload) => {
+    const result = parseGravityPayload(payload);
+    if (!result.ok) return refuse(topics.gravity, result.reason, result.message);
+    manual.noteGravity();
+    output.apply(dutyFromGravity(result.value), 'gravity', result.value.seq);
+    watchdog.feed();
+  };
+  const onGatewayStatus: TopicHandler = (payload) => {
+    const online = decodeStatus(payload);
+    if (online === undefined) return refuse(topics.gatewayStatus, 'bad-status', 'expected online or offline');
+    presence.setOnline(online);
+    if (!online) output.apply(OFF, 'gateway-offline');
+  };
+  const onGatewayClients: TopicHandler = (payload) => {
+    const clients = decodeGatewayClients(payload);
+    if (clients === undefined) return refuse(topics.gatewayClients, 'bad-shape', 'expected {"clients": n, ...}');
+    // The last controller left: off now, rather than after the stale timeout.
+    if (presence.setClients(clients) && !manual.holdsLeds) output.apply(OFF, 'controller-left');
+  };
+  /**
+   * Every topic the driver acts on, and its handler. A retained gravity value or command is history, not a live
+   * controller: it must not light the LEDs at start. The gateway's topics are retained by design: they are news.
+   */
+  const routes = new Map<string, Route>([
+    [topics.gravity, { handle: onGravity, retained: false }],
+    [topics.gatewayStatus, { handle: onGatewayStatus, retained: true }],
+    [topics.gatewayClients, { handle: onGatewayClients, retained: true }],
+    ...manual.routes.map(([topic, handle]): [string, Route] => [topic, { handle, retained: false }]),
+  ]);
 
   client = connectService({
     url: options.mqttUrl,
@@ -73,14 +117,22 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
     service: 'led-driver',
     statusTopic: topics.driverStatus,
     // Subscribed before `online` is announced, so the gateway never forwards values to a driver not yet listening.
-    subscriptions: [topics.gravity, topics.gatewayStatus, topics.gatewayClients, ...manual.subscriptions],
+    subscriptions: [...routes.keys()],
   });
   const mqtt = client;
   const discovery = new HaDiscovery(
     mqtt,
-    { enabled: false, prefix: 'homeassistant', topicPrefix: 'gravity-led', ...options.haDiscovery, topics },
+    {
+      enabled: false,
+      prefix: VARIABLES.HA_DISCOVERY_PREFIX.default,
+      topicPrefix: VARIABLES.TOPIC_PREFIX.default,
+      ...options.haDiscovery,
+      topics,
+    },
     log,
   );
+  // Subscribed by discovery itself, on connect, only when there are leftovers to look for.
+  for (const [topic, handle] of discovery.routes) routes.set(topic, { handle, retained: true });
   mqtt.on('connect', () => {
     log.info({ url: options.mqttUrl }, 'connected to MQTT broker');
     wasConnected = true;
@@ -99,30 +151,8 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   });
   mqtt.on('error', (error) => log.warn({ err: error.message }, 'MQTT error'));
   mqtt.on('message', (topic, payload, packet) => {
-    if (discovery.handles(topic)) return discovery.onMessage(topic, payload);
-    // A retained command is history, like a retained gravity value: it must not light the LEDs at start.
-    if (manual.handles(topic)) return packet.retain ? undefined : manual.onMessage(topic, payload);
-    if (topic === topics.gravity) {
-      // A retained gravity value is history, not a live controller: it must not light the LEDs at start.
-      if (packet.retain) return;
-      const result = parseGravityPayload(payload);
-      if (!result.ok) return rejections.record(topic, result.reason, result.message);
-      manual.noteGravity();
-      output.apply(dutyFromGravity(result.value), 'gravity', result.value.seq);
-      watchdog.feed();
-    } else if (topic === topics.gatewayStatus) {
-      const status = payload.toString();
-      if (status !== ONLINE && status !== OFFLINE) return rejections.record(topic, 'bad-status', 'expected online or offline');
-      manual.noteGatewayStatus(status !== OFFLINE);
-      if (status === OFFLINE) output.apply(OFF, 'gateway-offline');
-    } else if (topic === topics.gatewayClients) {
-      const clients = parseClients(payload);
-      if (clients === undefined) return rejections.record(topic, 'bad-shape', 'expected {"clients": n, ...}');
-      // The last controller left: off now, rather than after the stale timeout.
-      if (clients === 0 && gatewayClients !== undefined && gatewayClients > 0 && !manual.holdsLeds) output.apply(OFF, 'controller-left');
-      gatewayClients = clients;
-      manual.noteGatewayClients(clients);
-    }
+    const route = routes.get(topic);
+    if (route && (route.retained || !packet.retain)) route.handle(payload);
   });
 
   return {
@@ -140,13 +170,4 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
       await disconnectService(mqtt, topics.driverStatus);
     },
   };
-}
-
-function parseClients(payload: Buffer): number | undefined {
-  try {
-    const { clients } = JSON.parse(payload.toString('utf8')) as { clients?: unknown };
-    return typeof clients === 'number' && Number.isSafeInteger(clients) && clients >= 0 ? clients : undefined;
-  } catch {
-    return undefined;
-  }
 }

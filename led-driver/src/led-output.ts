@@ -2,8 +2,9 @@
  * The one place that changes the LEDs: applies a duty through the backend and reports every applied change.
  * Both the gravity path and every fail-safe go through apply(), so the state topic cannot disagree with the pins.
  */
-import { type Duty, type LedState, type Logger, OFF, type StateReason, sameDuty } from '@gravity-led/shared';
+import { type Duty, errorMessage, type LedState, type Logger, OFF, type StateReason } from '@gravity-led/shared';
 import type { LedBackend } from './backends/backend.js';
+import { sameDuty } from './led-rule.js';
 
 export class LedOutput {
   private state: LedState;
@@ -34,7 +35,7 @@ export class LedOutput {
       this.backend.write(duty);
     } catch (error) {
       // A failing write leaves the pins unknown: try to turn both off, and report what we believe.
-      this.log.error({ err: (error as Error).message, backend: this.backend.name }, 'LED write failed, turning both off');
+      this.log.error({ err: errorMessage(error), backend: this.backend.name }, 'LED write failed, turning both off');
       try {
         this.backend.write(OFF);
       } catch {
@@ -70,7 +71,7 @@ export class LedOutput {
     try {
       this.backend.write(OFF);
     } catch (error) {
-      this.log.error({ err: (error as Error).message, backend: this.backend.name }, 'LED write failed while turning both off');
+      this.log.error({ err: errorMessage(error), backend: this.backend.name }, 'LED write failed while turning both off');
     }
   }
 }

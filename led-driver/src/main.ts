@@ -1,26 +1,23 @@
-/** `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it. */
-import { loadSecrets, runService, topicsFor } from '@gravity-led/shared';
-import { openBackend } from './backends/select.js';
-import { shaped } from './backends/shaping.js';
+/**
+ * `npm start -w led-driver`: the LED driver alone, exactly as its (privileged) container runs it.
+ * `node dist/main.js selftest` (`npm run selftest -w led-driver`): fades each LED once and exits; see selftest.ts.
+ */
+import { errorMessage, type HealthServer, loadSecrets, runService, startHealthServer, topicsFor } from '@gravity-led/shared';
+import { openConfiguredLeds } from './backends/select.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
-import { type MetricsServer, startMetricsServer } from './metrics-server.js';
+import { selftest } from './selftest.js';
+
+const command = process.argv[2];
+if (command === 'selftest') process.exit(await selftest());
+if (command !== undefined) {
+  process.stderr.write(`led-driver: unknown command ${JSON.stringify(command)} (the one command is selftest; none runs the driver)\n`);
+  process.exit(2);
+}
 
 await runService('led-driver', async (config, log) => {
   const secrets = loadSecrets(config);
-  const hardware = await openBackend({
-    kind: config.LED_BACKEND,
-    pins: { right: config.LED_RIGHT_PIN, left: config.LED_LEFT_PIN },
-    log,
-    hardware: {
-      pwmFrequency: config.PWM_FREQUENCY,
-      pwmRange: config.PWM_RANGE,
-      sysfsRoot: config.LED_SYSFS_ROOT,
-      pwmChip: config.LED_PWM_CHIP,
-    },
-    simFile: config.LED_SIM_FILE,
-  });
-  const backend = shaped(hardware, { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND });
+  const backend = await openConfiguredLeds(config, log);
   const metrics = new DriverMetrics();
   const driver = startLedDriver({
     backend,
@@ -34,19 +31,18 @@ await runService('led-driver', async (config, log) => {
   });
   metrics.driver = driver;
   let stopping = false;
-  let metricsServer: MetricsServer | undefined;
+  let metricsServer: HealthServer | undefined;
   if (config.METRICS_PORT > 0) {
     try {
-      metricsServer = await startMetricsServer(
-        config.METRICS_PORT,
-        undefined,
-        metrics.registry,
-        () => driver.client.connected && !stopping,
-      );
+      // Ready: connected to the broker with the LED output open.
+      metricsServer = await startHealthServer(config.METRICS_PORT, undefined, {
+        ready: () => driver.client.connected && !stopping,
+        metrics: () => metrics.registry.render(),
+      });
     } catch (error) {
       // Observability must never cost control of the LEDs: the driver runs on without its metrics port.
       log.error(
-        { err: (error as Error).message, port: config.METRICS_PORT },
+        { err: errorMessage(error), port: config.METRICS_PORT },
         'metrics port unavailable: /metrics, /healthz and /readyz are off',
       );
     }
@@ -54,6 +50,7 @@ await runService('led-driver', async (config, log) => {
   log.info(
     {
       backend: backend.name,
+      ...(backend.detail ? { detail: backend.detail } : {}),
       right: config.LED_RIGHT_PIN,
       left: config.LED_LEFT_PIN,
       failsafeMs: config.FAILSAFE_TIMEOUT_MS,

@@ -7,9 +7,10 @@
  * operator command, so the stale-stream watchdog leaves it alone (no stream is expected); losing the broker, the
  * gateway going offline and shutdown turn it off like everything else, and a phone that starts sending takes over.
  */
-import { type Duty, type Logger, MAX_TEXT_LENGTH, roundDuty, type Topics } from '@gravity-led/shared';
+import { type Duty, type Logger, MAX_TEXT_LENGTH, type Topics } from '@gravity-led/shared';
+import type { GatewayPresence } from './gateway-presence.js';
 import type { LedOutput } from './led-output.js';
-import type { RejectionLog } from './rejection-log.js';
+import { roundDuty } from './led-rule.js';
 
 export type Led = 'left' | 'right';
 
@@ -80,15 +81,22 @@ export function parseLedCommand(payload: Uint8Array): ManualResult<LedCommand> {
 
 export interface ManualControlOptions {
   readonly output: LedOutput;
+  /** What the driver knows of the gateway: whether a controller is connected. */
+  readonly presence: GatewayPresence;
   readonly topics: Topics;
-  readonly rejections: RejectionLog;
+  /** Told of every refused command (counted, logged once per kind). */
+  readonly refuse: Refuse;
   readonly failsafeTimeoutMs: number;
   readonly log: Logger;
 }
 
+/** Records a refused payload on `topic`: `kind` names why (a metric label), `message` says it for the log. */
+export type Refuse = (topic: string, kind: string, message: string) => void;
+
+/** The handler of one topic in the driver's topic table (led-driver.ts). */
+export type TopicHandler = (payload: Uint8Array) => void;
+
 export class ManualControl {
-  private controllers = 0;
-  private gatewayOnline = false;
   private lastGravityAt = Number.NEGATIVE_INFINITY;
   /** The last lit duty of each LED, restored by `ON`; full brightness until one was set. */
   private readonly lastLit: Record<Led, number> = { left: 100, right: 100 };
@@ -97,14 +105,14 @@ export class ManualControl {
 
   constructor(private readonly options: ManualControlOptions) {}
 
-  /** The topics to subscribe to. */
-  get subscriptions(): string[] {
+  /** The command topics and their handlers, for the driver's topic table. */
+  get routes(): [string, TopicHandler][] {
     const { topics } = this.options;
-    return [topics.ledsSet, topics.ledsLeftSet, topics.ledsRightSet];
-  }
-
-  handles(topic: string): boolean {
-    return this.subscriptions.includes(topic);
+    return [
+      [topics.ledsSet, (payload) => this.onSet(topics.ledsSet, payload)],
+      [topics.ledsLeftSet, (payload) => this.onLedSet(topics.ledsLeftSet, 'left', payload)],
+      [topics.ledsRightSet, (payload) => this.onLedSet(topics.ledsRightSet, 'right', payload)],
+    ];
   }
 
   /** True while the LEDs show a manual setting: the stale watchdog and controller-left leave it alone then. */
@@ -114,45 +122,41 @@ export class ManualControl {
 
   /** A phone is in control: a controller is connected, or gravity arrived within the fail-safe timeout. */
   get phoneActive(): boolean {
-    return (this.gatewayOnline && this.controllers > 0) || performance.now() - this.lastGravityAt < this.options.failsafeTimeoutMs;
+    return this.options.presence.controllerConnected || performance.now() - this.lastGravityAt < this.options.failsafeTimeoutMs;
   }
 
   noteGravity(): void {
     this.lastGravityAt = performance.now();
   }
 
-  noteGatewayClients(clients: number): void {
-    this.controllers = clients;
-  }
-
-  /** An offline gateway has no controllers, whatever its last retained count says (its will cannot update that). */
-  noteGatewayStatus(online: boolean): void {
-    this.gatewayOnline = online;
-  }
-
-  onMessage(topic: string, payload: Uint8Array): void {
-    const { topics, rejections, output } = this.options;
-    let duty: Duty;
-    if (topic === topics.ledsSet) {
-      const result = parseManualSet(payload);
-      if (!result.ok) {
-        rejections.record(topic, result.reason, result.message);
-        return;
-      }
-      duty = { left: result.value.left ?? output.current.left, right: result.value.right ?? output.current.right };
-    } else {
-      const led: Led = topic === topics.ledsLeftSet ? 'left' : 'right';
-      const result = parseLedCommand(payload);
-      if (!result.ok) {
-        rejections.record(topic, result.reason, result.message);
-        return;
-      }
-      const command = result.value;
-      const value = command.kind === 'on' ? this.lastLit[led] : command.kind === 'off' ? 0 : command.duty;
-      duty = led === 'left' ? { left: value, right: output.current.right } : { left: output.current.left, right: value };
+  /** `leds/set`: either LED or both. */
+  private onSet(topic: string, payload: Uint8Array): void {
+    const { refuse, output } = this.options;
+    const result = parseManualSet(payload);
+    if (!result.ok) {
+      refuse(topic, result.reason, result.message);
+      return;
     }
+    this.apply(topic, { left: result.value.left ?? output.current.left, right: result.value.right ?? output.current.right });
+  }
+
+  /** `leds/<led>/set`: one LED, the other as it is. */
+  private onLedSet(topic: string, led: Led, payload: Uint8Array): void {
+    const { refuse, output } = this.options;
+    const result = parseLedCommand(payload);
+    if (!result.ok) {
+      refuse(topic, result.reason, result.message);
+      return;
+    }
+    const command = result.value;
+    const value = command.kind === 'on' ? this.lastLit[led] : command.kind === 'off' ? 0 : command.duty;
+    this.apply(topic, led === 'left' ? { left: value, right: output.current.right } : { left: output.current.left, right: value });
+  }
+
+  private apply(topic: string, duty: Duty): void {
+    const { refuse, output } = this.options;
     if (this.phoneActive) {
-      rejections.record(topic, 'controller-active', 'a phone is in control: manual commands wait until it has gone');
+      refuse(topic, 'controller-active', 'a phone is in control: manual commands wait until it has gone');
       return;
     }
     if (duty.left > 0) this.lastLit.left = duty.left;

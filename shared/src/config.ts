@@ -33,8 +33,12 @@ const port = (doc: string, fallback: number, offAllowed = false) =>
     integer(raw, offAllowed ? 0 : 1, 65535),
   );
 
-const whole = (doc: string, fallback: number, min: number, max: number) =>
-  variable(doc, `a whole number ${min}..${max}`, fallback, (raw) => integer(raw, min, max));
+/** A whole number within min..max; the bounds stay readable for code that must apply the same rule (the MQTT capacity). */
+const whole = (doc: string, fallback: number, min: number, max: number) => ({
+  ...variable(doc, `a whole number ${min}..${max}`, fallback, (raw) => integer(raw, min, max)),
+  min,
+  max,
+});
 
 const oneOf = <const T extends string>(doc: string, fallback: T, values: readonly T[]) =>
   variable(doc, values.join(' | '), fallback, (raw) => ((values as readonly string[]).includes(raw) ? (raw as T) : undefined));
@@ -52,6 +56,22 @@ const decimal = (doc: string, fallback: number, min: number, max: number) =>
   });
 
 const MQTT_URL_PATTERN = /^(mqtts?|wss?):\/\/[^\s/?#]+(:\d{1,5})?(\/[^\s]*)?$/;
+
+/**
+ * A broker URL the MQTT client can use: the pattern, then the URL parser the client itself uses (so `mqtt://[::1`
+ * is refused here, not thrown at connect), and a port in 1..65535 (the parser lets 0 through, the socket does not).
+ */
+function mqttUrl(raw: string): string | undefined {
+  if (!MQTT_URL_PATTERN.test(raw)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.port !== '' && integer(url.port, 1, 65535) === undefined) return undefined;
+  return raw;
+}
 
 /** Where generated secrets and the certificate live: `.data/` at the repository root unless DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../.data', import.meta.url));
@@ -85,9 +105,9 @@ export const VARIABLES = {
   GATEWAY_MAX_RATE: whole('frames per second accepted from one controller; the excess is dropped, latest wins', 1000, 1, 100000),
   MQTT_URL: variable<string>(
     'broker used by gateway and led-driver',
-    'mqtt://, mqtts://, ws:// or wss:// URL',
+    'an mqtt://, mqtts://, ws:// or wss:// URL (port, if given, 1..65535)',
     'mqtt://localhost:1883',
-    (raw) => (MQTT_URL_PATTERN.test(raw) ? raw : undefined),
+    mqttUrl,
   ),
   MQTT_USERNAME: text(
     "the operator's MQTT account (mosquitto_pub/sub, MQTT Explorer, Home Assistant)",
@@ -107,19 +127,24 @@ export const VARIABLES = {
     'gravity-led',
     (raw) => (/^[\w-]{1,64}(\/[\w-]{1,64}){0,3}$/.test(raw) ? raw : undefined),
   ),
-  LED_BACKEND: oneOf('`pigpio` (real GPIO), `sysfs` (kernel PWM, Pi 5), `sim` (simulated), `auto`', 'auto', [
+  LED_BACKEND: oneOf(
+    '`pigpio` (Pi 1-4), `sysfs` (kernel PWM, Pi 5), `sim` (simulated), `auto` = the one this board needs; simulated only off a Raspberry Pi',
     'auto',
-    'pigpio',
-    'sysfs',
-    'sim',
-  ]),
+    ['auto', 'pigpio', 'sysfs', 'sim'],
+  ),
+  LED_BOARD_MODEL_FILE: variable(
+    "where the led-driver reads which board it runs on (the device tree's model string; /proc/cpuinfo's Model line when it cannot be read): `auto` never simulates on a Raspberry Pi",
+    'a file path',
+    '/proc/device-tree/model',
+    (raw) => raw,
+  ),
   LED_RIGHT_PIN: bcmPin('BCM number of the green LED (tilt right, y > 0)', 18),
   LED_LEFT_PIN: bcmPin('BCM number of the red LED (tilt left, y < 0)', 5),
   PWM_FREQUENCY: whole('PWM frequency in Hz of both LEDs (pigpio picks the nearest frequency it supports)', 800, 1, 40000),
   PWM_RANGE: whole('pigpio only: PWM steps from off to fully on; duty 0..100 % is mapped onto 0..PWM_RANGE', 1000, 25, 40000),
   LED_SYSFS_ROOT: variable('sysfs backend only: where the kernel PWM chips are', 'a folder path', '/sys/class/pwm', (raw) => raw),
   LED_PWM_CHIP: variable(
-    'sysfs backend only: the PWM chip number (pwmchipN); `auto` = the first chip with 4 channels (the Pi 5 RP1)',
+    'sysfs backend only: the number N of the RP1 PWM0 chip (pwmchipN, from `pwm-2chan`); `auto` = found by its device-tree node. `pwm-pio` chips are always found by their GPIO',
     '`auto` or a whole number 0..63',
     'auto' as 'auto' | number,
     (raw) => (raw === 'auto' ? 'auto' : integer(raw, 0, 63)),
@@ -152,6 +177,39 @@ export type Config = {
   readonly [K in VariableName]: (typeof VARIABLES)[K]['default'] | NonNullable<ReturnType<(typeof VARIABLES)[K]['parse']>>;
 };
 
+/**
+ * Rules across variables, checked once each variable has parsed on its own: the one home of every check that needs
+ * two of them. Each returns the error line, naming the variables concerned, or undefined when the rule holds.
+ */
+const RULES: readonly ((config: Config) => string | undefined)[] = [
+  (c) =>
+    (c.TLS_CERT_FILE === undefined) !== (c.TLS_KEY_FILE === undefined)
+      ? 'TLS_CERT_FILE and TLS_KEY_FILE must be set together (or neither, for a generated certificate)'
+      : undefined,
+  (c) =>
+    c.LED_RIGHT_PIN === c.LED_LEFT_PIN
+      ? `LED_RIGHT_PIN and LED_LEFT_PIN are both ${c.LED_RIGHT_PIN}: the two LEDs need two different pins`
+      : undefined,
+  // A service cannot listen twice on one port: the second listener would fail with EADDRINUSE after the first
+  // had started. 0 (off) may repeat.
+  distinctPorts('the broker', ['BROKER_PORT', 'BROKER_WS_PORT', 'BROKER_TLS_PORT']),
+  distinctPorts('the gateway', ['GATEWAY_PORT', 'GATEWAY_HTTPS_PORT']),
+];
+
+function distinctPorts(service: string, names: readonly VariableName[]): (config: Config) => string | undefined {
+  return (config) => {
+    for (const [i, a] of names.entries()) {
+      for (const b of names.slice(i + 1)) {
+        const port = config[a];
+        if (port !== 0 && port === config[b]) {
+          return `${a} and ${b} are both ${String(port)}: each listener of ${service} needs its own port (0 turns one off)`;
+        }
+      }
+    }
+    return undefined;
+  };
+}
+
 /** Quotes a value for the error line without letting control characters or megabytes through. */
 function show(raw: string): string {
   const clipped = raw.length > 64 ? `${raw.slice(0, 64)}…` : raw;
@@ -160,7 +218,8 @@ function show(raw: string): string {
 
 /**
  * Reads every variable. An unset or empty variable takes its default (compose's `${VAR:-}` passes empty strings);
- * anything else must parse, or a ConfigError names the variable, the value and what is allowed.
+ * anything else must parse, or a ConfigError names the variable, the value and what is allowed; then the RULES
+ * across variables must hold.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
   const config: Record<string, unknown> = {};
@@ -174,8 +233,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (value === undefined) throw new ConfigError(`${name}=${show(raw)} is not allowed: expected ${spec.allowed}`);
     config[name] = value;
   }
-  if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
-    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together (or neither, for a generated certificate)');
+  for (const rule of RULES) {
+    const broken = rule(config as Config);
+    if (broken) throw new ConfigError(broken);
   }
   return config as Config;
 }

@@ -68,16 +68,26 @@ class Series<T> {
 /** Totals kept elsewhere (a map of counts, a field) are read at scrape time rather than mirrored. */
 export type Collect = () => Iterable<readonly [Labels, number]>;
 
-/** A counter is either increased as things happen, or read from `collect` at scrape time. */
-export class Counter implements Metric {
-  readonly type = 'counter';
-  private readonly series = new Series(() => ({ n: 0 }));
+/** A metric of one number per label set, either kept as things happen or read from `collect` at scrape time. */
+abstract class SingleValueMetric implements Metric {
+  abstract readonly type: 'counter' | 'gauge';
+  protected readonly series = new Series(() => ({ n: 0 }));
 
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly collect?: Collect,
   ) {}
+
+  render(): string[] {
+    if (this.collect) for (const [labels, value] of this.collect()) this.series.get(labels).value.n = value;
+    return [...this.series.all()].map(({ labels, value }) => `${this.name}${labelText(labels)} ${numberText(value.n)}`);
+  }
+}
+
+/** A counter is either increased as things happen, or read from `collect` at scrape time. */
+export class Counter extends SingleValueMetric {
+  readonly type = 'counter';
 
   inc(labels: Labels = {}, by = 1): void {
     if (!(by >= 0)) throw new RangeError(`counter ${this.name} can only increase`);
@@ -92,31 +102,14 @@ export class Counter implements Metric {
   value(labels: Labels = {}): number {
     return this.series.get(labels).value.n;
   }
-
-  render(): string[] {
-    if (this.collect) for (const [labels, value] of this.collect()) this.series.get(labels).value.n = value;
-    return [...this.series.all()].map(({ labels, value }) => `${this.name}${labelText(labels)} ${numberText(value.n)}`);
-  }
 }
 
 /** A gauge is either set as things happen, or read from `collect` at scrape time (for values that live elsewhere). */
-export class Gauge implements Metric {
+export class Gauge extends SingleValueMetric {
   readonly type = 'gauge';
-  private readonly series = new Series(() => ({ n: 0 }));
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly collect?: Collect,
-  ) {}
 
   set(labels: Labels, value: number): void {
     this.series.get(labels).value.n = value;
-  }
-
-  render(): string[] {
-    if (this.collect) for (const [labels, value] of this.collect()) this.set(labels, value);
-    return [...this.series.all()].map(({ labels, value }) => `${this.name}${labelText(labels)} ${numberText(value.n)}`);
   }
 }
 
@@ -194,6 +187,3 @@ export class Registry {
     return `${lines.join('\n')}\n`;
   }
 }
-
-/** Latency buckets in seconds, from half a millisecond (a local hop) to a second (something is wrong). */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;

@@ -75,7 +75,7 @@ export function connectService(options: ServiceConnectionOptions): MqttClient {
     const announce = () => client.publish(options.statusTopic, ONLINE, { qos: 1, retain: true });
     if (!options.subscriptions?.length) return announce();
     client.subscribe([...options.subscriptions], { qos: 0 }, (error) => {
-      if (error) client.emit('error', new Error(`could not subscribe: ${error.message}`));
+      if (error) client.emit('error', new Error(`could not subscribe: ${error.message}`, { cause: error }));
       announce();
     });
   });

@@ -1,29 +1,8 @@
-/** Where a phone on the same network opens the controller page: printed by `npm start` and logged by the gateway. */
-import { networkInterfaces } from 'node:os';
-import { ownNamesCount, runningInContainer } from './certificate.js';
-import type { Config } from './config.js';
-
 /**
- * Where phones reach this machine: PUBLIC_HOSTS when set, else the machine's LAN addresses (IPv4 before IPv6;
- * link-local IPv6 cannot go in a URL). In a container without PUBLIC_HOSTS: none, the addresses are the container's.
+ * Where a phone on the same network opens the controller page, for each host that lanHosts (host-names.ts) finds:
+ * printed by `npm start` and logged by the gateway.
  */
-export function lanHosts(
-  publicHosts: readonly string[] = [],
-  interfaces = networkInterfaces(),
-  inContainer = runningInContainer(),
-): string[] {
-  if (!ownNamesCount(publicHosts, inContainer)) return [...publicHosts];
-  const v4: string[] = [];
-  const v6: string[] = [];
-  for (const list of Object.values(interfaces)) {
-    for (const address of list ?? []) {
-      if (address.internal) continue;
-      if (address.family === 'IPv4') v4.push(address.address);
-      else if (!/^fe[89ab]/i.test(address.address)) v6.push(address.address);
-    }
-  }
-  return [...new Set([...v4, ...v6])];
-}
+import type { Config } from './config.js';
 
 /** A host as it goes into a URL: IPv6 addresses in brackets. */
 export function urlHost(host: string): string {

@@ -1,11 +1,14 @@
 /**
  * Secrets that are "generated once and kept on disk": the gateway token and the two MQTT accounts.
  * A value set in the environment always wins; otherwise the stored one is used, or a new one is created.
+ * The layout of DATA_DIR/secrets.json is this module's alone: everything else reads it through loadSecrets or
+ * readStoredSecrets.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
+import { writeOnce } from './data-dir.js';
 
 export interface Account {
   readonly username: string;
@@ -40,32 +43,6 @@ function generate(): StoredSecrets {
   };
 }
 
-/** Creates DATA_DIR with owner-only permissions (a group- or world-readable folder would leak the secrets). */
-export function ensureDataDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
-
-/**
- * Writes `content` to `dir/name` only if no such file exists, atomically: three services started together
- * must agree on one set of secrets, so the first writer wins and the others read what it wrote.
- * Returns true when this call created the file.
- */
-export function writeOnce(dir: string, name: string, content: string | Uint8Array): boolean {
-  ensureDataDir(dir);
-  const target = join(dir, name);
-  const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
-  writeFileSync(temp, content, { mode: 0o600 });
-  try {
-    linkSync(temp, target);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    rmSync(temp, { force: true });
-  }
-}
-
 function readStored(dir: string): StoredSecrets {
   const file = join(dir, SECRETS_FILE);
   const fresh = generate();
@@ -74,6 +51,31 @@ function readStored(dir: string): StoredSecrets {
   const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>;
   // A hand-edited file may lack a field: fill it in memory rather than fail, and never rewrite the person's file.
   return { ...fresh, ...stored };
+}
+
+/**
+ * What DATA_DIR/secrets.json holds, read as it is: never created, nothing filled in, and undefined when there is no
+ * readable file. For the tools that run next to the services (the CLI client, the tests), which must not make one.
+ */
+export function readStoredSecrets(dataDir: string): Partial<Secrets> | undefined {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(readFileSync(join(dataDir, SECRETS_FILE), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof stored !== 'object' || stored === null) return undefined;
+  const fields = stored as Partial<Record<keyof StoredSecrets, unknown>>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const account = (username: unknown, password: unknown): Account | undefined => {
+    const [u, p] = [text(username), text(password)];
+    return u !== undefined && p !== undefined ? { username: u, password: p } : undefined;
+  };
+  return {
+    gatewayToken: text(fields.gatewayToken),
+    operator: account(fields.operatorUsername, fields.operatorPassword),
+    service: account(fields.serviceUsername, fields.servicePassword),
+  };
 }
 
 /** The secrets in force: the environment's where set, else the stored (or newly generated) ones. */

@@ -22,9 +22,8 @@ export interface Topics {
   readonly gatewayClients: string;
 }
 
-export const DEFAULT_TOPIC_PREFIX = 'gravity-led';
-
-export function topicsFor(prefix: string = DEFAULT_TOPIC_PREFIX): Topics {
+/** The topics under `prefix` (TOPIC_PREFIX). */
+export function topicsFor(prefix: string): Topics {
   return {
     gravity: `${prefix}/gravity`,
     ledsState: `${prefix}/leds/state`,

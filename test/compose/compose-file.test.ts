@@ -276,7 +276,7 @@ describe('Dockerfile: one image for the three services', () => {
     const entry = readFileSync(join(ROOT, 'docker', 'entrypoint.sh'), 'utf8');
     assert.match(entry, /broker \| gateway \| led-driver\) run "\$command" dist\/main\.js "\$@"/);
     assert.match(entry, /link\) run gateway dist\/link\.js "\$@"/);
-    assert.match(entry, /selftest\) run led-driver dist\/selftest\.js "\$@"/);
+    assert.match(entry, /selftest\) run led-driver dist\/main\.js selftest "\$@"/);
     assert.match(entry, /exec node "\$@"/, 'the program replaces the shell, so it gets the signals');
   });
 

@@ -3,13 +3,14 @@
  * environment exactly as docker-compose resolves them from a .env, with the service names mapped to 127.0.0.1, the
  * ports to free ones, the image's /app to this checkout and the shared volume to a temporary folder. The healthchecks
  * gate the start as `depends_on: service_healthy` does, then a phone frame travels gateway -> broker -> led-driver
- * and its state comes back. (`npm run test:docker` runs the same file with Docker itself.)
+ * and its state comes back. (`npm run test:docker` runs the compose file itself, with Docker.)
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readStoredSecrets } from '@gravity-led/shared';
 import { WsClient } from '../helpers/clients.js';
 import { type ComposeFile, dockerfileInstructions, LocalService, resolvedCompose, runHealthcheck, SERVICES } from '../helpers/compose.js';
 import { freePort } from '../helpers/ports.js';
@@ -118,7 +119,7 @@ describe('the compose services as local processes', () => {
     await untilHealthy('led-driver');
     const driver = running.get('led-driver');
     assert.match(String(driver?.log('led-driver ready')?.backend), /^sim$/, 'no GPIO here: auto chose the simulation');
-    assert.ok(driver?.log('LED_BACKEND=auto: no GPIO available'), 'and said why');
+    assert.ok(driver?.log('is not a Raspberry Pi, so the LEDs are simulated'), 'and said why');
   });
 
   it('the three share one set of generated secrets on the volume', () => {
@@ -134,7 +135,8 @@ describe('the compose services as local processes', () => {
 
   it('a phone frame on the published gateway port lights the right LED, and the state comes back', async () => {
     const [dir] = [...volumes.values()];
-    const { gatewayToken } = JSON.parse(readFileSync(join(dir as string, 'secrets.json'), 'utf8')) as { gatewayToken: string };
+    const gatewayToken = readStoredSecrets(dir as string)?.gatewayToken;
+    assert.ok(gatewayToken, 'the generated token is on the volume');
     const client = WsClient.connect(`ws://127.0.0.1:${dotenv.GATEWAY_PORT}/?token=${encodeURIComponent(gatewayToken)}`);
     await client.opened;
     await client.next('hello');

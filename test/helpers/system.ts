@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readStoredSecrets } from '@gravity-led/shared';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -130,6 +131,7 @@ export interface SystemOptions {
   readonly services?: readonly ServiceName[];
 }
 
+/** The generated secrets of a test system, flat, as the tests use them. */
 export interface Secrets {
   gatewayToken: string;
   operatorUsername: string;
@@ -220,7 +222,15 @@ export class TestSystem {
   }
 
   get secrets(): Secrets {
-    return JSON.parse(readFileSync(join(this.dataDir, 'secrets.json'), 'utf8')) as Secrets;
+    const { gatewayToken, operator, service } = readStoredSecrets(this.dataDir) ?? {};
+    if (gatewayToken === undefined || !operator || !service) throw new Error(`no complete secrets file in ${this.dataDir}`);
+    return {
+      gatewayToken,
+      operatorUsername: operator.username,
+      operatorPassword: operator.password,
+      serviceUsername: service.username,
+      servicePassword: service.password,
+    };
   }
 
   /** What the simulated LEDs show right now (the led-driver's LED_SIM_FILE), undefined before the driver started. */

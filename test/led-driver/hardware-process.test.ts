@@ -1,52 +1,127 @@
 /**
- * The led-driver process as its container runs it, on this machine: LED_BACKEND=auto with the real `pigpio` package
- * (or its absence) falls back to sim in one line; LED_BACKEND=sysfs drives a fake PWM tree end to end over MQTT,
- * with LED_GAMMA shaping the PWM duty while the state topic keeps the seed's duty.
+ * The led-driver process as its container runs it, choosing its LEDs by the board it finds (LED_BOARD_MODEL_FILE,
+ * the device tree's model): off a Raspberry Pi `auto` simulates in one calm line; on a Pi it drives real GPIO or stops
+ * with one line (exit 2) saying what is missing, never dark LEDs behind a healthy container. A simulated Pi 5 (a fake
+ * /sys laid out as the kernel lays out the pwm-pio overlay) drives the seed's wiring, GPIO 18 and 5, end to end over
+ * MQTT, with LED_GAMMA shaping the PWM duty while the state topic keeps the seed's duty.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { mosquittoPub, operatorClient } from '../helpers/clients.js';
 import { FakeSysfs } from '../helpers/fake-sysfs.js';
 import { StateWatcher } from '../helpers/leds.js';
-import { TestSystem } from '../helpers/system.js';
+import { ServiceProcess, TestSystem } from '../helpers/system.js';
 import { waitFor } from '../helpers/wait.js';
 
-describe('led-driver on a machine without GPIO', () => {
-  it('LED_BACKEND=auto tries the real pigpio package, then sysfs, and says in one line why it simulates', async () => {
-    const system = await TestSystem.start({ services: ['led-driver'], env: { LED_BACKEND: 'auto' } });
+const scratch = mkdtempSync(join(tmpdir(), 'gravity-led-board-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A model file as the kernel writes it (NUL-terminated). */
+function modelFile(name: string, model: string): string {
+  const file = join(scratch, name);
+  writeFileSync(file, `${model}\0`);
+  return file;
+}
+
+/** The led-driver alone, expected to refuse to start: its exit code and every line it wrote. */
+async function refusal(env: Record<string, string>): Promise<{ code: number | null; lines: string[] }> {
+  const driver = new ServiceProcess('led-driver', {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATA_DIR: scratch,
+    LOG_FORMAT: 'json',
+    METRICS_PORT: '0',
+    MQTT_URL: 'mqtt://127.0.0.1:1',
+    ...env,
+  });
+  try {
+    const { code } = await driver.exited(30_000);
+    return { code, lines: driver.raw.filter((l) => l.trim() !== '') };
+  } finally {
+    driver.kill('SIGKILL');
+  }
+}
+
+describe('led-driver off a Raspberry Pi', () => {
+  it('LED_BACKEND=auto simulates, in one calm line, without trying pigpio or sysfs', async () => {
+    const system = await TestSystem.start({
+      services: ['led-driver'],
+      env: { LED_BACKEND: 'auto', LED_BOARD_MODEL_FILE: modelFile('rockpro64', 'Pine64 RockPro64 v2.1') },
+    });
     try {
       const driver = system.service('led-driver');
       const line = await driver.waitForLog('LED_BACKEND=auto');
-      assert.match(
-        line.msg,
-        /^LED_BACKEND=auto: no GPIO available, using simulated LEDs \(pigpio: (the pigpio package is not installed|pigpio's native module did not load).*; sysfs: LED_LEFT_PIN=5: GPIO 5 has no hardware PWM/,
-      );
+      assert.equal(line.msg, 'LED_BACKEND=auto: this board (Pine64 RockPro64 v2.1) is not a Raspberry Pi, so the LEDs are simulated');
+      assert.equal(line.level, 30);
       assert.equal(driver.lines.filter((l) => l.msg.startsWith('LED_BACKEND=auto')).length, 1);
       assert.equal((await driver.waitForLog('led-driver ready')).backend, 'sim');
-      const notJson = driver.raw.filter((l) => !l.startsWith('{'));
-      assert.deepEqual(notJson, [], "pigpio's multi-line banner does not leak into the log");
+      assert.deepEqual(
+        driver.raw.filter((l) => !l.startsWith('{')),
+        [],
+        'no loader errors, no pigpio banner: it was never loaded',
+      );
     } finally {
       await system.stop();
     }
   });
 });
 
-describe('led-driver with LED_BACKEND=sysfs on a fake kernel PWM tree', () => {
+describe('led-driver on a Raspberry Pi without usable GPIO: `auto` stops with one line and exit 2, never simulates', () => {
+  it('a Pi 4 whose pigpio cannot load (this machine has no pigpio C library): names the board, pigpio and the way out', async () => {
+    const { code, lines } = await refusal({
+      LED_BACKEND: 'auto',
+      LED_BOARD_MODEL_FILE: modelFile('pi4', 'Raspberry Pi 4 Model B Rev 1.4'),
+    });
+    assert.equal(code, 2, lines.join('\n'));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(
+      lines[0] ?? '',
+      /^led-driver: LED_BACKEND=auto on a Raspberry Pi 4 Model B Rev 1\.4: tried pigpio, which cannot drive the LEDs: (the pigpio package is not installed|pigpio's native module did not load).*Fix that, or set LED_BACKEND=sim to run with simulated LEDs$/,
+    );
+  });
+
+  it('a Pi 5 without the PWM overlays: names the exact config.txt lines for GPIO 18 and 5', async () => {
+    const sysfs = new FakeSysfs({ chips: [{ chip: 0, overlay: 'fan' }] });
+    try {
+      const { code, lines } = await refusal({ LED_BACKEND: 'auto', LED_BOARD_MODEL_FILE: sysfs.modelFile, LED_SYSFS_ROOT: sysfs.root });
+      assert.equal(code, 2, lines.join('\n'));
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(
+        lines[0] ?? '',
+        /^led-driver: LED_BACKEND=auto on a Raspberry Pi 5 Model B Rev 1\.0: tried sysfs, .*add "dtoverlay=pwm-pio,gpio=18" and "dtoverlay=pwm-pio,gpio=5" to \/boot\/firmware\/config.txt and reboot\. Fix that, or set LED_BACKEND=sim/,
+      );
+      assert.deepEqual(sysfs.events, [], 'nothing touched on the fan chip');
+    } finally {
+      sysfs.dispose();
+    }
+  });
+});
+
+describe("led-driver on a simulated Raspberry Pi 5 with the seed's wiring (GPIO 18 and 5, two pwm-pio overlays)", () => {
   let sysfs: FakeSysfs;
   let system: TestSystem;
   let mqtt: MqttClient;
   let leds: StateWatcher;
 
   before(async () => {
-    sysfs = new FakeSysfs({ 0: 2, 2: 4 });
+    // Numbers as the kernel hands them out: the fan's PWM1 first, then one chip per pwm-pio line.
+    sysfs = new FakeSysfs({
+      chips: [
+        { chip: 0, overlay: 'fan' },
+        { chip: 2, overlay: 'pwm-pio', gpio: 18 },
+        { chip: 3, overlay: 'pwm-pio', gpio: 5 },
+      ],
+    });
     system = await TestSystem.start({
       services: ['broker', 'led-driver'],
       env: {
-        LED_BACKEND: 'sysfs',
+        LED_BACKEND: 'auto',
+        LED_BOARD_MODEL_FILE: sysfs.modelFile,
         LED_SYSFS_ROOT: sysfs.root,
-        LED_RIGHT_PIN: '18',
-        LED_LEFT_PIN: '19',
         PWM_FREQUENCY: '1000',
         LED_GAMMA: '2',
       },
@@ -61,26 +136,39 @@ describe('led-driver with LED_BACKEND=sysfs on a fake kernel PWM tree', () => {
     sysfs?.dispose();
   });
 
-  it('a gravity value lights GPIO 18 through PWM channel 2 with the gamma-shaped duty; the state keeps the seed duty', async () => {
-    assert.equal(sysfs.read(2, 2, 'period'), '1000000');
-    assert.equal(sysfs.read(2, 2, 'enable'), '1');
+  it('auto picks sysfs, and each LED gets its pwm-pio chip', async () => {
+    const ready = await system.service('led-driver').waitForLog('led-driver ready');
+    assert.equal(ready.backend, 'sysfs');
+    assert.equal(ready.detail, 'right: pwmchip2 (pwm-pio on GPIO 18) channel 0, left: pwmchip3 (pwm-pio on GPIO 5) channel 0');
+    for (const chip of [2, 3]) {
+      assert.equal(sysfs.read(chip, 0, 'period'), '1000000');
+      assert.equal(sysfs.read(chip, 0, 'enable'), '1');
+    }
+  });
+
+  it('a gravity value lights GPIO 18, then GPIO 5, with the gamma-shaped duty; the state keeps the seed duty', async () => {
     assert.equal((await mosquittoPub(system, 'gravity-led/gravity', '0 40 91.6')).code, 0);
     await leds.until('right = 40', (s) => s.right === 40 && s.left === 0);
     // 40 % with gamma 2 is 16 % of the 1 ms period.
-    await waitFor('duty of channel 2', () => sysfs.read(2, 2, 'duty_cycle') === '160000');
-    assert.equal(sysfs.read(2, 3, 'duty_cycle'), '0');
+    await waitFor('duty of GPIO 18', () => sysfs.read(2, 0, 'duty_cycle') === '160000');
+    assert.equal(sysfs.read(3, 0, 'duty_cycle'), '0');
     assert.equal((await mosquittoPub(system, 'gravity-led/gravity', '0 -100 0')).code, 0);
     await leds.until('left = 100', (s) => s.left === 100);
-    await waitFor('duty of channel 3', () => sysfs.read(2, 3, 'duty_cycle') === '1000000');
-    assert.equal(sysfs.read(2, 2, 'duty_cycle'), '0');
+    await waitFor('duty of GPIO 5', () => sysfs.read(3, 0, 'duty_cycle') === '1000000');
+    assert.equal(sysfs.read(2, 0, 'duty_cycle'), '0');
   });
 
-  it('SIGTERM turns both channels off, disables and unexports them, then exits 0', async () => {
+  it('SIGTERM turns both off, disables and unexports them, then exits 0', async () => {
     const driver = system.service('led-driver');
     driver.kill('SIGTERM');
     assert.equal((await driver.exited()).code, 0);
-    assert.deepEqual(sysfs.events, ['export 2', 'export 3', 'unexport 2', 'unexport 3']);
-    assert.equal(sysfs.exported(2, 2), false);
-    assert.equal(sysfs.exported(2, 3), false);
+    assert.deepEqual(sysfs.events, ['export 2/0', 'export 3/0', 'unexport 2/0', 'unexport 3/0']);
+    assert.equal(sysfs.exported(2, 0), false);
+    assert.equal(sysfs.exported(3, 0), false);
+    assert.deepEqual(
+      sysfs.events.filter((e) => e.includes(' 0/')),
+      [],
+      'the fan chip untouched',
+    );
   });
 });

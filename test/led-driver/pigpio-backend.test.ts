@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dutySteps, openBackend, openPigpio } from '@gravity-led/led-driver';
+import { ConfigError } from '@gravity-led/shared';
 import { captureLog } from '../helpers/capture-log.js';
 import { fakePigpio } from '../helpers/fake-pigpio.js';
 
@@ -131,38 +132,69 @@ describe('backend selection', () => {
     await backend.close();
   });
 
-  it('auto falls back to sim with one log line giving each reason when pigpio cannot load or initialise', async () => {
+  it('auto on a Raspberry Pi 1-4 never simulates: one line naming the board, what was tried and what to do', async () => {
     for (const [load, reason] of [
       [
         async () => {
           throw new Error('the pigpio package is not installed');
         },
-        /pigpio: the pigpio package is not installed/,
+        /tried pigpio, which cannot drive the LEDs: the pigpio package is not installed/,
       ],
-      [async () => fakePigpio({ initError: 'pigpio error -1 in gpioInitialise' }).module, /pigpio: pigpio could not initialise/],
+      [async () => fakePigpio({ initError: 'pigpio error -1 in gpioInitialise' }).module, /tried pigpio, .*: pigpio could not initialise/],
     ] as const) {
+      const { log, records } = captureLog();
+      await assert.rejects(
+        openBackend({ kind: 'auto', pins: PINS, log, hardware: { loadPigpio: load, readModel: PI4 } }),
+        (error: unknown) => {
+          // A ConfigError: runService refuses it as it refuses a bad variable, one line and exit 2.
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.match(error.message, /^LED_BACKEND=auto on a Raspberry Pi 4 Model B Rev 1\.4: /);
+          assert.match(error.message, reason);
+          assert.match(error.message, /Fix that, or set LED_BACKEND=sim to run with simulated LEDs$/);
+          assert.ok(!error.message.includes('\n'));
+          return true;
+        },
+      );
+      assert.deepEqual(records, [], 'and no line saying it simulates');
+    }
+  });
+
+  it('auto off a Raspberry Pi simulates, with one calm line, and does not even load pigpio', async () => {
+    for (const model of [undefined, 'Pine64 RockPro64 v2.1']) {
+      let loaded = false;
       const { log, records } = captureLog();
       const backend = await openBackend({
         kind: 'auto',
         pins: PINS,
         log,
-        hardware: { loadPigpio: load, readModel: PI4, sysfsRoot: '/nonexistent/pwm' },
+        hardware: {
+          loadPigpio: async () => {
+            loaded = true;
+            return fakePigpio().module;
+          },
+          readModel: () => model,
+        },
       });
       assert.equal(backend.name, 'sim');
-      assert.equal(records.length, 1, 'exactly one line');
-      const [line] = records;
-      assert.match(line?.msg ?? '', /^LED_BACKEND=auto: no GPIO available, using simulated LEDs \(/);
-      assert.match(line?.msg ?? '', reason);
-      assert.match(line?.msg ?? '', /sysfs: LED_LEFT_PIN=5: GPIO 5 has no hardware PWM/);
+      assert.equal(loaded, false);
+      assert.equal(records.length, 1);
+      assert.equal(records[0]?.level, 30, 'info, not a warning: nothing is wrong');
+      assert.match(
+        records[0]?.msg ?? '',
+        /^LED_BACKEND=auto: this (machine|board \(Pine64 RockPro64 v2\.1\)) is not a Raspberry Pi, so the LEDs are simulated$/,
+      );
       await backend.close();
     }
   });
 
-  it('refuses the same pin for both LEDs', async () => {
-    const { log } = captureLog();
-    await assert.rejects(
-      openBackend({ kind: 'auto', pins: { right: 18, left: 18 }, log, hardware: { loadPigpio: async () => fakePigpio().module } }),
-      /LED_RIGHT_PIN and LED_LEFT_PIN are both 18/,
+  it('sim on a Raspberry Pi only when asked for, and said so', async () => {
+    const { log, records } = captureLog();
+    const backend = await openBackend({ kind: 'sim', pins: PINS, log, hardware: { readModel: PI4 } });
+    assert.equal(backend.name, 'sim');
+    assert.deepEqual(
+      records.map((r) => r.msg),
+      ['LED_BACKEND=sim: simulated LEDs on this Raspberry Pi 4 Model B Rev 1.4, as asked'],
     );
+    await backend.close();
   });
 });

@@ -74,6 +74,41 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ TLS_CERT_FILE: '/x.pem' }), /TLS_CERT_FILE and TLS_KEY_FILE/);
   });
 
+  it('refuses an MQTT_URL the client could not connect to, before anything starts', () => {
+    // Each of these used to pass the door and throw inside mqtt.connect (ERR_SOCKET_BAD_PORT, Invalid URL): a stack
+    // trace and exit 1 after the LED backend had been opened.
+    for (const url of ['mqtt://127.0.0.1:99999', 'mqtt://broker:0', 'mqtts://[::1:8883', 'ws://host:65536/mqtt']) {
+      assert.throws(
+        () => loadConfig({ MQTT_URL: url }),
+        (error: unknown) => error instanceof ConfigError && error.message.startsWith(`MQTT_URL=${JSON.stringify(url)} is not allowed`),
+        url,
+      );
+    }
+    for (const url of ['mqtt://127.0.0.1:65535', 'mqtt://[::1]:1883', 'wss://broker.lan/mqtt', 'mqtt://localhost']) {
+      assert.equal(loadConfig({ MQTT_URL: url }).MQTT_URL, url);
+    }
+  });
+
+  it('checks across variables in one place: one line naming both variables', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ LED_RIGHT_PIN: '5' }, /^LED_RIGHT_PIN and LED_LEFT_PIN are both 5: the two LEDs need two different pins$/],
+      [{ LED_RIGHT_PIN: '12', LED_LEFT_PIN: '12', LED_BACKEND: 'sim' }, /^LED_RIGHT_PIN and LED_LEFT_PIN are both 12/],
+      [{ BROKER_WS_PORT: '1883' }, /^BROKER_PORT and BROKER_WS_PORT are both 1883: each listener of the broker needs its own port/],
+      [{ BROKER_TLS_PORT: '9001' }, /^BROKER_WS_PORT and BROKER_TLS_PORT are both 9001/],
+      [{ GATEWAY_HTTPS_PORT: '5678' }, /^GATEWAY_PORT and GATEWAY_HTTPS_PORT are both 5678: each listener of the gateway/],
+      [{ TLS_KEY_FILE: '/k.pem' }, /^TLS_CERT_FILE and TLS_KEY_FILE must be set together/],
+    ];
+    for (const [env, line] of cases) {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && line.test(error.message) && !error.message.includes('\n'),
+        JSON.stringify(env),
+      );
+    }
+    // Ports turned off may repeat.
+    assert.equal(loadConfig({ BROKER_WS_PORT: '0', BROKER_TLS_PORT: '0', GATEWAY_HTTPS_PORT: '0' }).BROKER_TLS_PORT, 0);
+  });
+
   it('documents every variable', () => {
     for (const [name, spec] of Object.entries(VARIABLES)) {
       assert.ok(spec.doc.length > 5, name);

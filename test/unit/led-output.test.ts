@@ -27,6 +27,9 @@ class RecordingBackend implements LedBackend {
     await new Promise((resolve) => setTimeout(resolve, 5));
     this.events.push('close');
   }
+  closeSync(): void {
+    this.events.push('close-sync');
+  }
 }
 
 function setup() {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dutyFromGravity, OFF } from '@gravity-led/shared';
+import { dutyFromGravity } from '@gravity-led/led-driver';
+import { OFF } from '@gravity-led/shared';
 
 describe('the LED rule', () => {
   it('lights the right (green) LED with duty y when tilted right', () => {

@@ -11,10 +11,17 @@ export interface LedPins {
 export interface LedBackend {
   /** `sim`, `pigpio`, `sysfs`: said in the log at start. */
   readonly name: string;
+  /** Where each LED's signal comes from (a chip and channel), when there is more to say than the name. */
+  readonly detail?: string;
   /** Applies both duty cycles (0..100). Must not throw for values in range. */
   write(duty: Duty): void;
   /** Both LEDs off, then the hardware released. Called once, at shutdown. */
   close(): Promise<void>;
+  /**
+   * The same, at once and without waiting for anything: for the process's last moments (an error nobody caught,
+   * process.exit from the shutdown deadline), where no promise will be awaited. Idempotent, and a no-op after close().
+   */
+  closeSync(): void;
 }
 
 /**

@@ -2,8 +2,9 @@
  * Real GPIO through the pigpio C library (Raspberry Pi 1 to 4, Zero): DMA-timed PWM on any BCM pin.
  * `pigpio` is an optional dependency, imported only when this backend is asked for, so `npm install` works anywhere.
  */
-import type { Duty } from '@gravity-led/shared';
+import { type Duty, errorMessage, reclaimSignals } from '@gravity-led/shared';
 import { dutySteps, type LedBackend, type LedPins } from './backend.js';
+import { hasRp1 } from './board.js';
 
 /** The part of pigpio's Gpio class we use. */
 export interface PigpioGpio {
@@ -56,14 +57,14 @@ export const loadPigpio: PigpioLoader = async () => {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(NOT_INSTALLED);
-    throw new Error(`the pigpio package failed to load: ${(error as Error).message.split('\n')[0]}`);
+    throw new Error(`the pigpio package failed to load: ${errorMessage(error).split('\n')[0]}`);
   } finally {
     console.warn = warn;
   }
   if (banner.some((line) => line.includes("can't be loaded"))) {
     const cause = banner.find((line) => line.startsWith('Error:'))?.split('\n')[0] ?? 'unknown error';
     throw new Error(
-      `pigpio's native module did not load (${cause.replace(/: '.*'\.?$/, '')}): not a Raspberry Pi 1-4, or pigpio was built without the pigpio C library`,
+      `pigpio's native module did not load (${cause.replace(/: '.*'\.?$/, '')}): it was built without the pigpio C library (the led-driver image builds both; without Docker: sudo apt install pigpio, then npm rebuild pigpio)`,
     );
   }
   return (imported.default ?? imported) as PigpioModule;
@@ -86,8 +87,12 @@ export class PigpioBackend implements LedBackend {
     this.left.pwmWrite(dutySteps(duty.left, this.range));
   }
 
-  /** Both pins driven low (which also stops their PWM), then the library released: in that order, once. */
   async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  /** Both pins driven low (which also stops their PWM), then the library released: in that order, once. */
+  closeSync(): void {
     if (this.closed) return;
     this.closed = true;
     try {
@@ -101,7 +106,7 @@ export class PigpioBackend implements LedBackend {
 
 export async function openPigpio(pins: LedPins, options: PigpioOptions): Promise<PigpioBackend> {
   const model = options.readModel();
-  if (model && /Raspberry Pi 5|Compute Module 5|Raspberry Pi 500/.test(model)) {
+  if (model && hasRp1(model)) {
     throw new Error(`pigpio does not support the ${model} (its GPIO sit on the RP1 chip): use LED_BACKEND=sysfs`);
   }
   const pigpio = await options.load();
@@ -113,8 +118,17 @@ export async function openPigpio(pins: LedPins, options: PigpioOptions): Promise
     pigpio.initialize();
   } catch (error) {
     throw new Error(
-      `pigpio could not initialise (${(error as Error).message}): it needs root with /dev/mem (a privileged container), and no pigpiod running on the host`,
+      `pigpio could not initialise (${errorMessage(error)}): it needs root with /dev/mem (a privileged container), and no pigpiod running on the host`,
     );
+  } finally {
+    // gpioInitialise() installs the C library's handler for every signal (pigpio.c: initInitialise calls
+    // sigSetHandler before it maps the peripherals, so even a failed start leaves it there), and that handler ends in
+    // `gpioTerminate(); exit(-1)`: exit code 255, no `shutdown` state, no `offline`, a lit pin left lit. The C library
+    // can be told not to (PI_CFG_NOSIGHANDLER through gpioCfgSetInternals), but the npm module does not expose that
+    // call (its src/pigpio.cc binds gpioCfgInterfaces, gpioCfgClock and gpioCfgSocketPort only); its documented
+    // remedy is to register Node's handlers after initialize() (doc/configuration.md, "initialize()"). Ours were
+    // registered at start-up, before any backend, so they are registered again now.
+    reclaimSignals();
   }
   try {
     const open = (pin: number) => {
@@ -129,6 +143,6 @@ export async function openPigpio(pins: LedPins, options: PigpioOptions): Promise
     return new PigpioBackend(pigpio, right, left, options.range);
   } catch (error) {
     pigpio.terminate();
-    throw new Error(`pigpio could not set up GPIO ${pins.right} and ${pins.left}: ${(error as Error).message}`);
+    throw new Error(`pigpio could not set up GPIO ${pins.right} and ${pins.left}: ${errorMessage(error)}`);
   }
 }

@@ -32,12 +32,20 @@ export class ShapedBackend implements LedBackend {
     return this.inner.name;
   }
 
+  get detail(): string | undefined {
+    return this.inner.detail;
+  }
+
   write(duty: Duty): void {
     this.inner.write({ left: shapeDuty(duty.left, this.shape), right: shapeDuty(duty.right, this.shape) });
   }
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  closeSync(): void {
+    this.inner.closeSync();
   }
 }
 

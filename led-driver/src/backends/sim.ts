@@ -25,6 +25,11 @@ export class SimBackend implements LedBackend {
   }
 
   async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  closeSync(): void {
+    if (this.closed) return;
     this.duty = OFF;
     this.closed = true;
     this.show();

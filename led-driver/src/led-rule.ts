@@ -1,14 +1,5 @@
-import type { Gravity } from './gravity.js';
-
-/** Duty cycles in percent, 0..100, of the two LEDs. */
-export interface Duty {
-  /** Red LED, lit when the phone tilts left (y < 0). */
-  readonly left: number;
-  /** Green LED, lit when the phone tilts right (y > 0). */
-  readonly right: number;
-}
-
-export const OFF: Duty = Object.freeze({ left: 0, right: 0 });
+/** The seed's LED rule, and the duty arithmetic the driver does: only the led-driver turns gravity into duty. */
+import { type Duty, type Gravity, OFF } from '@gravity-led/shared';
 
 /** Duty values are kept to two decimals: finer steps are invisible and would only churn the state topic. */
 export function roundDuty(value: number): number {

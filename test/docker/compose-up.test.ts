@@ -112,12 +112,16 @@ describe('docker compose up, as on a Raspberry Pi', () => {
   }
 
   /**
-   * The simulated pins (LED_SIM_FILE on the shared volume), as one looks at the "hardware": inside the running
-   * led-driver, or copied out of the stopped one.
+   * The simulated pins (LED_SIM_FILE on the shared volume), as one looks at the "hardware": read inside a running
+   * container of the project that mounts the volume, or copied out of the stopped led-driver.
    */
   async function pins(): Promise<{ left: number; right: number; closed?: boolean }> {
+    for (const service of ['led-driver', 'broker']) {
+      if (!(await compose.container(service))) continue;
+      const state = await compose.inspect(service);
+      if (state.State.Running) return JSON.parse(await dockerOut(['exec', state.Id, 'cat', '/data/leds.json']));
+    }
     const driver = await compose.inspect('led-driver');
-    if (driver.State.Running) return JSON.parse(await dockerOut(['exec', driver.Id, 'cat', '/data/leds.json']));
     const copy = join(dir, 'leds.json');
     rmSync(copy, { force: true });
     await dockerOut(['cp', `${driver.Id}:/data/leds.json`, copy]);
@@ -226,6 +230,17 @@ describe('docker compose up, as on a Raspberry Pi', () => {
       out.some((l) => /^ {2}link +print the phone link/.test(l)),
       'help',
     );
+  });
+
+  it('`docker compose run --rm led-driver selftest`, before the first start as README has it: names the board, fades, exits 0', async () => {
+    const result = await compose.run(['run', '--rm', '-T', 'led-driver', 'selftest'], 300_000);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    // No GPIO here: `auto` off a Pi is the simulation, and the selftest says it tested nothing physical.
+    assert.match(result.stdout, /^board: +not a Raspberry Pi/m);
+    assert.match(result.stdout, /^backend: sim/m);
+    assert.match(result.stdout, /selftest passed, on simulated LEDs/);
+    const after = await pins();
+    assert.deepEqual({ left: after.left, right: after.right, closed: after.closed }, { left: 0, right: 0, closed: true });
   });
 
   it('`docker compose up -d --build`: the three containers of one image turn healthy; only the led-driver is root', async () => {

@@ -1,7 +1,7 @@
 /** The gateway assembled: MQTT bridge, HTTP and HTTPS servers, and the WebSocket controller server on both. */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { type Account, type Logger, listen, type Topics } from '@gravity-led/shared';
+import { type Account, HTTP_REQUEST_LIMITS, type Logger, listen, type Topics } from '@gravity-led/shared';
 import type { AuthMode } from './auth.js';
 import { ControllerServer } from './controller-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
@@ -33,12 +33,6 @@ export interface RunningGateway {
   readonly metrics: GatewayMetrics;
   close(): Promise<void>;
 }
-
-/**
- * A request (or WebSocket handshake) must arrive whole within 10 s, not Node's default minutes: a client dribbling
- * its headers would otherwise hold a socket that long. The page and the handshake are a few hundred bytes.
- */
-const REQUEST_LIMITS = { headersTimeout: 10_000, requestTimeout: 10_000 } as const;
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
@@ -80,13 +74,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     () => ({ httpsPort }),
   );
   const servers: Server[] = [];
-  const http = createHttpServer({ noDelay: true, ...REQUEST_LIMITS }, handler);
+  const http = createHttpServer({ noDelay: true, ...HTTP_REQUEST_LIMITS }, handler);
   controllers.attach(http);
   servers.push(http);
   try {
     const port = await listen(http, options.port, options.host);
     if (options.httpsPort > 0 && options.tls) {
-      const https = createHttpsServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, ...REQUEST_LIMITS }, handler);
+      const https = createHttpsServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, ...HTTP_REQUEST_LIMITS }, handler);
       controllers.attach(https);
       servers.push(https);
       httpsPort = await listen(https, options.httpsPort, options.host);

@@ -41,6 +41,19 @@ export function createHealthHandler(health: Health, routes?: Routes): (req: Inco
   };
 }
 
+/**
+ * A request must arrive whole within 10 s, not Node's default minutes: a client dribbling its headers would otherwise
+ * hold a socket that long. The page, a handshake and a scrape are a few hundred bytes. Checked every second.
+ */
+export const HTTP_REQUEST_LIMITS = { headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 1000 } as const;
+
+/**
+ * Connections the led-driver's METRICS_PORT keeps at once (Prometheus and the healthcheck need one each); more are
+ * closed on arrival, so that sockets opened from the LAN and never used cannot pile up in the process that drives the
+ * LEDs. Each is cut after 10 s without a whole request, or without a byte.
+ */
+export const HEALTH_MAX_CONNECTIONS = 16;
+
 export interface HealthServer {
   readonly port: number;
   close(): Promise<void>;
@@ -48,7 +61,10 @@ export interface HealthServer {
 
 /** A port with the health endpoints alone (the led-driver's METRICS_PORT); port 0 lets the OS choose. */
 export async function startHealthServer(port: number, host: string | undefined, health: Health): Promise<HealthServer> {
-  const server = createServer(createHealthHandler(health));
+  const server = createServer(HTTP_REQUEST_LIMITS, createHealthHandler(health));
+  server.maxConnections = HEALTH_MAX_CONNECTIONS;
+  // Node's request limits start with the first byte: a socket that sends nothing is cut by inactivity instead.
+  server.setTimeout(HTTP_REQUEST_LIMITS.requestTimeout);
   const bound = await listen(server, port, host);
   return {
     port: bound,

@@ -21,7 +21,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium, setMotion } from '../helpers/browser.js';
 import { MosquittoSub, type MosquittoTarget, mosquittoPub, WsClient } from '../helpers/clients.js';
 import { BUILD_ARGUMENTS, SERVICES } from '../helpers/compose.js';
-import { ComposeProject, composeProgram, docker, dockerOut } from '../helpers/docker.js';
+import { ComposeProject, composeProgram, docker, dockerOut, dockerStream } from '../helpers/docker.js';
 import { freePort } from '../helpers/ports.js';
 import { decodeTerminalQr } from '../helpers/qr.js';
 import { ROOT } from '../helpers/system.js';
@@ -30,6 +30,8 @@ import { waitFor } from '../helpers/wait.js';
 
 const PROJECT = 'gravity-led-test';
 const IMAGE = 'gravity-led:test';
+/** The same Dockerfile with WITH_PIGPIO=false: an image for a Pi 5, or a quicker test build. */
+const IMAGE_WITHOUT_PIGPIO = 'gravity-led:test-without-pigpio';
 const PUBLIC_HOST = 'pi.test';
 /** A Pi's first start: the broker's healthcheck (every 10 s) gates the others, whose own checks run every 15 s. */
 const HEALTHY_MS = 120_000;
@@ -415,6 +417,33 @@ describe('docker compose up, as on a Raspberry Pi', () => {
     subs.push(sub);
     await sub.next('gravity-led/leds/state', (p) => (JSON.parse(p) as { right: number }).right === 70, 10_000);
     sub.stop();
+  });
+
+  it('WITH_PIGPIO=false builds the image without the pigpio library and module; LED_BACKEND=pigpio then says so', async (t) => {
+    const started = Date.now();
+    const nodeVersion = process.env.NODE_VERSION || BUILD_ARGUMENTS.NODE_VERSION;
+    const args = [
+      'build',
+      '--build-arg',
+      'WITH_PIGPIO=false',
+      '--build-arg',
+      `NODE_VERSION=${nodeVersion}`,
+      '-t',
+      IMAGE_WITHOUT_PIGPIO,
+      ROOT,
+    ];
+    assert.equal(await dockerStream(args, '  build without pigpio | '), 0);
+    t.diagnostic(`build without pigpio, after the full one: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    const script = 'ls /app/node_modules/pigpio /usr/local/lib/libpigpio.so.1 2>&1; /app/docker/entrypoint.sh selftest; echo "exit $?"';
+    const result = await docker(['run', '--rm', '-e', 'LED_BACKEND=pigpio', IMAGE_WITHOUT_PIGPIO, 'sh', '-c', script]);
+    const out = result.stdout + result.stderr;
+    assert.match(out, /node_modules\/pigpio': No such file/);
+    assert.match(out, /libpigpio\.so\.1': No such file/);
+    // The explicit backend stops with what is missing, not a crash and not simulated LEDs.
+    assert.match(out, /^missing: .*pigpio/m);
+    assert.match(out, /^exit 2$/m);
+    // `auto` off a Pi still simulates with this image.
+    assert.match(await dockerOut(['run', '--rm', IMAGE_WITHOUT_PIGPIO, 'selftest']), /selftest passed, on simulated LEDs/);
   });
 
   it('`docker compose down -v` removes the containers and the volume with the secrets', async () => {

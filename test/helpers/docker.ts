@@ -33,6 +33,24 @@ async function execute(program: string, args: readonly string[], timeoutMs: numb
   }
 }
 
+/** Runs a command whose output a person watches (a build), streamed to stderr with each line prefixed; its exit code. */
+function stream(program: string, args: readonly string[], prefix: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const forward = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) process.stderr.write(`${prefix}${line}\n`);
+    };
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
+    child.on('close', (code) => resolve(code ?? -1));
+  });
+}
+
+/** `docker ARGS` with its output streamed (a build); resolves with the exit code. */
+export function dockerStream(args: readonly string[], prefix: string): Promise<number> {
+  return stream('docker', args, prefix);
+}
+
 /** `docker ARGS`; resolves with the result whatever the exit code. */
 export function docker(args: readonly string[], timeoutMs = 60_000): Promise<Result> {
   return execute('docker', args, timeoutMs);
@@ -70,15 +88,7 @@ export class ComposeProject {
 
   /** Runs a Compose command whose output a person watches (a build): streamed to stderr, each line prefixed. */
   stream(args: readonly string[], prefix: string): Promise<number> {
-    return new Promise((resolve) => {
-      const child = spawn(this.program[0] as string, this.args(args), { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-      const forward = (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n')) if (line.trim()) process.stderr.write(`${prefix}${line}\n`);
-      };
-      child.stdout.on('data', forward);
-      child.stderr.on('data', forward);
-      child.on('close', (code) => resolve(code ?? -1));
-    });
+    return stream(this.program[0] as string, this.args(args), prefix);
   }
 
   /** The id of the service's container (`ps -q`), or undefined when there is none. */

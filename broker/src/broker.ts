@@ -1,10 +1,15 @@
 /** The embedded MQTT broker: Aedes with our permission hooks, behind the configured listeners. */
 
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type Logger, RefusalLog, type Secrets, type Topics } from '@gravity-led/shared';
-import { Aedes } from 'aedes';
+import type { Aedes, Client } from 'aedes';
+import { BrokerMetrics } from './broker-metrics.js';
+import { createEmbeddedAedes } from './hooks.js';
 import { type ConnectionHandler, type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
 import { guardConnection } from './packet-guard.js';
-import { createPermissions } from './permissions.js';
+import { Permissions } from './permissions.js';
 
 export interface BrokerOptions {
   readonly host?: string;
@@ -25,19 +30,29 @@ export interface BrokerOptions {
 export interface RunningBroker {
   readonly aedes: Aedes;
   readonly listeners: readonly Listener[];
+  /** The broker's Prometheus registry, for whichever process hosts it to expose (broker-metrics.ts). */
+  readonly metrics: BrokerMetrics;
   close(): Promise<void>;
+}
+
+/** The address a connection comes from: the socket's, or for MQTT over WebSocket the upgrade request's. */
+function remoteAddress(connection: Duplex, req?: IncomingMessage): string | undefined {
+  return req?.socket.remoteAddress ?? (connection as Partial<Socket>).remoteAddress;
 }
 
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { log } = options;
-  const permissions = createPermissions(options.secrets, options.prefix, options.topics, options.discoveryPrefix);
-  const aedes = await Aedes.createBroker({
-    authenticate: permissions.authenticate,
-    authorizePublish: permissions.authorizePublish,
-    authorizeSubscribe: permissions.authorizeSubscribe,
+  const metrics = new BrokerMetrics();
+  const addresses = new WeakMap<object, string>();
+  const { aedes, stop } = createEmbeddedAedes({
+    permissions: new Permissions(options.secrets, options.prefix, options.topics, options.discoveryPrefix),
+    metrics,
+    log,
+    addressOf: (client: Client) => addresses.get(client.conn),
     // A client that has not sent CONNECT within 5 s is only holding a socket open.
-    connectTimeout: 5000,
+    aedes: { connectTimeout: 5000 },
   });
+  await aedes.listen();
   aedes.on('clientError', (client, error) => log.debug({ client: client.id, err: error.message }, 'client error'));
   aedes.on('connectionError', (_client, error) => log.debug({ err: error.message }, 'connection error'));
   aedes.on('clientReady', (client) => log.debug({ client: client.id }, 'client connected'));
@@ -47,8 +62,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const guarded: ConnectionHandler = {
     handle(connection, req) {
       const conn = guardConnection(connection, (error) => {
+        metrics.oversizedPacket();
         oversized.record('oversized', 'closed a connection that sent an oversized MQTT packet', { err: error.message });
       });
+      const address = remoteAddress(connection, req);
+      if (address) addresses.set(conn, address);
       aedes.handle(conn, req);
     },
   };
@@ -62,6 +80,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       listeners.push(await tlsListener(guarded, options.tlsPort, options.tls, options.host));
     }
   } catch (error) {
+    stop();
     await Promise.all(listeners.map((l) => l.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw error;
@@ -70,7 +89,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   return {
     aedes,
     listeners,
+    metrics,
     async close() {
+      stop();
       // Closing aedes first disconnects clients, so the listeners' close() is not held up by open sockets.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await Promise.all(listeners.map((l) => l.close()));

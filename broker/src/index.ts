@@ -1,3 +1,4 @@
 export { type BrokerOptions, type RunningBroker, startBroker } from './broker.js';
+export { BrokerMetrics, type ConnectRefusal, type PublishRefusal } from './broker-metrics.js';
 export { guardConnection, MAX_PACKET_BYTES, PacketSizeTracker, PacketTooLargeError } from './packet-guard.js';
-export { createPermissions, MAX_PUBLISH_BYTES, type Role } from './permissions.js';
+export { filterReaches, MAX_PUBLISH_BYTES, Permissions, type Role } from './permissions.js';

@@ -1,5 +1,5 @@
 /** `npm start -w broker`: the embedded MQTT broker alone, exactly as its container runs it. */
-import { loadSecrets, runService, tlsForPort, topicsFor } from '@gravity-led/shared';
+import { errorMessage, type HealthServer, loadSecrets, runService, startHealthServer, tlsForPort, topicsFor } from '@gravity-led/shared';
 import { startBroker } from './broker.js';
 
 await runService('broker', async (config, log) => {
@@ -23,7 +23,30 @@ await runService('broker', async (config, log) => {
     discoveryPrefix: config.HA_DISCOVERY_PREFIX,
     log,
   });
-  const ports = Object.fromEntries(broker.listeners.map((l) => [l.name, l.port]));
+  let stopping = false;
+  let metricsServer: HealthServer | undefined;
+  if (config.BROKER_METRICS_PORT > 0) {
+    try {
+      // Ready: the MQTT doors are open.
+      metricsServer = await startHealthServer(config.BROKER_METRICS_PORT, config.BROKER_HOST, {
+        ready: () => !stopping,
+        metrics: () => broker.metrics.registry.render(),
+      });
+    } catch (error) {
+      // Observability must never cost the broker: it runs on without its metrics port.
+      log.error(
+        { err: errorMessage(error), port: config.BROKER_METRICS_PORT },
+        'broker metrics port unavailable: /metrics, /healthz and /readyz are off',
+      );
+    }
+  }
+  const ports = Object.fromEntries([...broker.listeners.map((l) => [l.name, l.port]), ['metrics', metricsServer?.port ?? 0]]);
   log.info({ ports, operator: secrets.operator.username }, 'broker ready');
-  return { stop: () => broker.close() };
+  return {
+    async stop() {
+      stopping = true;
+      await broker.close();
+      await metricsServer?.close();
+    },
+  };
 });

@@ -1,98 +1,111 @@
 /**
- * Who may connect, publish and subscribe. Two accounts exist: the services' (gateway, led-driver), which may do
- * anything under the prefix, and the operator's (a person's MQTT tools), which may read everything under the prefix
- * and publish only the inputs: gravity and the `.../set` topics. Nobody else gets in.
+ * Who may connect, and what each account may publish and read. Two accounts exist and nobody else gets in:
+ *
+ * | account | may publish | may read |
+ * | --- | --- | --- |
+ * | services (gateway, led-driver) | anything under TOPIC_PREFIX and HA_DISCOVERY_PREFIX | the same |
+ * | operator (a person's MQTT tools, Home Assistant) | the inputs: `gravity`, `leds/set`, `leds/<led>/set`, `gateway/max-clients/set`; and Home Assistant's birth and will topic `HA_DISCOVERY_PREFIX/status` | everything under TOPIC_PREFIX and HA_DISCOVERY_PREFIX, and the broker's own `$SYS` topics |
+ *
+ * So the operator can drive the LEDs, but cannot forge what the services report (`leds/state`, the status topics,
+ * the occupancy, the discovery configs). Reading is checked per message, the way Mosquitto applies its ACLs: a
+ * subscription is granted when its filter can match a topic the account may read (MQTT Explorer's `#` shows our
+ * topics), and each message is delivered only when its topic is readable; a filter that can match nothing readable
+ * is refused. These are rules only: hooks.ts applies them to the broker.
  */
 
-import { type Secrets, secretEquals, type Topics, VARIABLES } from '@gravity-led/shared';
-import type { AuthErrorCode, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
+import { haStatusTopic, type Secrets, secretEquals, type Topics, VARIABLES } from '@gravity-led/shared';
 
 export type Role = 'service' | 'operator';
 
 /** Largest publish payload accepted; gravity and state messages are well under 100 bytes. */
 export const MAX_PUBLISH_BYTES = 4096;
 
-const roles = new WeakMap<Client, Role>();
+/** The broker's own topics ($SYS/<broker id>/heartbeat, .../new/clients, ...): read-only information. */
+const SYS = '$SYS';
 
-export function roleOf(client: Client | null): Role | undefined {
-  return client ? roles.get(client) : undefined;
+/** True when `topic` is `root` itself or lies below it. */
+function under(topic: string, root: string): boolean {
+  return topic === root || topic.startsWith(`${root}/`);
 }
 
-function authError(message: string, code: AuthErrorCode): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode: code });
+/**
+ * True when some topic at or under `root` matches the subscription `filter` (MQTT 3.1.1 section 4.7). A `#` or
+ * `+` in the first level never matches a topic that starts with `$` [MQTT-4.7.2-1], so `#` does not reach `$SYS`.
+ */
+export function filterReaches(filter: string, root: string): boolean {
+  const levels = filter.split('/');
+  const rootLevels = root.split('/');
+  for (let i = 0; i < rootLevels.length; i++) {
+    const level = levels[i];
+    // A filter that ends above the root names only topics above it.
+    if (level === undefined) return false;
+    const dollarRoot = i === 0 && root.startsWith('$');
+    if (level === '#') return !dollarRoot;
+    if (level === '+') {
+      if (dollarRoot) return false;
+      continue;
+    }
+    if (level !== rootLevels[i]) return false;
+  }
+  // Every level of the root matched: whatever the filter says below it names topics under the root.
+  return true;
 }
 
-/** True when `topic` is `prefix` itself or lies below it. */
-function under(topic: string, prefix: string): boolean {
-  return topic === prefix || topic.startsWith(`${prefix}/`);
-}
+export class Permissions {
+  private readonly operatorPublishes: ReadonlySet<string>;
+  private readonly readable: Readonly<Record<Role, readonly string[]>>;
+  private readonly writable: readonly string[];
 
-export interface Permissions {
-  authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: (error: AuthenticateError | null, success: boolean | null) => void,
-  ): void;
-  authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void;
-  authorizeSubscribe(
-    client: Client,
-    subscription: Subscription,
-    done: (error: Error | null, subscription?: Subscription | null) => void,
-  ): void;
-}
-
-export function createPermissions(
-  secrets: Pick<Secrets, 'operator' | 'service'>,
-  prefix: string,
-  topics: Topics,
-  /** HA_DISCOVERY_PREFIX: Home Assistant's discovery topics, written by the services, read by HA as the operator. */
-  discoveryPrefix: string = VARIABLES.HA_DISCOVERY_PREFIX.default,
-): Permissions {
-  const operatorPublishes = new Set([topics.gravity, topics.ledsSet, topics.ledsLeftSet, topics.ledsRightSet, topics.maxClientsSet]);
-
-  function canPublish(role: Role, topic: string): boolean {
-    if (role === 'service') return under(topic, prefix) || under(topic, discoveryPrefix);
-    return operatorPublishes.has(topic);
+  constructor(
+    private readonly secrets: Pick<Secrets, 'operator' | 'service'>,
+    prefix: string,
+    topics: Topics,
+    /** HA_DISCOVERY_PREFIX: Home Assistant's discovery topics, written by the services, read by HA as the operator. */
+    discoveryPrefix: string = VARIABLES.HA_DISCOVERY_PREFIX.default,
+  ) {
+    this.operatorPublishes = new Set([
+      topics.gravity,
+      topics.ledsSet,
+      topics.ledsLeftSet,
+      topics.ledsRightSet,
+      topics.maxClientsSet,
+      // Home Assistant publishes its birth message there on connecting and sets its last will there.
+      haStatusTopic(discoveryPrefix),
+    ]);
+    this.writable = [prefix, discoveryPrefix];
+    this.readable = { service: [prefix, discoveryPrefix], operator: [prefix, discoveryPrefix, SYS] };
   }
 
-  function canSubscribe(role: Role, filter: string): boolean {
-    // `#` or `+/...` at the top would reach other applications' topics and $SYS; only our subtree is readable.
-    if (role === 'service') return under(filter, prefix) || under(filter, discoveryPrefix);
-    return under(filter, prefix) || under(filter, discoveryPrefix);
+  /** The account these credentials belong to, or undefined. Both checks always run, so the time taken does not tell which account a guess was close to. */
+  login(username: string | undefined, password: Buffer | undefined): Role | undefined {
+    const { service, operator } = this.secrets;
+    const isService = [secretEquals(username, service.username), secretEquals(password, service.password)].every(Boolean);
+    const isOperator = [secretEquals(username, operator.username), secretEquals(password, operator.password)].every(Boolean);
+    return isService ? 'service' : isOperator ? 'operator' : undefined;
   }
 
-  return {
-    authenticate(client, username, password, done) {
-      // Both checks always run, so the time taken does not tell which account a guess was close to.
-      const isService = [secretEquals(username, secrets.service.username), secretEquals(password, secrets.service.password)].every(Boolean);
-      const isOperator = [secretEquals(username, secrets.operator.username), secretEquals(password, secrets.operator.password)].every(
-        Boolean,
-      );
-      if (isService) roles.set(client, 'service');
-      else if (isOperator) roles.set(client, 'operator');
-      else return done(authError('bad username or password', 4 as AuthErrorCode), false);
-      done(null, true);
-    },
+  mayPublish(role: Role, topic: string): boolean {
+    if (role === 'service') return this.writable.some((root) => under(topic, root));
+    return this.operatorPublishes.has(topic);
+  }
 
-    authorizePublish(client, packet, done) {
-      const role = roleOf(client);
-      // Messages the broker publishes itself (client === null: wills are published on the client's behalf) pass.
-      if (client === null) return done(null);
-      if (role === undefined || !canPublish(role, packet.topic)) {
-        return done(new Error(`${role ?? 'unknown'} may not publish to ${packet.topic}`));
-      }
-      if (packet.payload.length > MAX_PUBLISH_BYTES) return done(new Error(`payload over ${MAX_PUBLISH_BYTES} bytes`));
-      done(null);
-    },
+  mayRead(role: Role, topic: string): boolean {
+    return this.readable[role].some((root) => under(topic, root));
+  }
 
-    authorizeSubscribe(client, subscription, done) {
-      const role = roleOf(client);
-      if (role === undefined || !canSubscribe(role, subscription.topic)) {
-        // A null subscription is refused with a failure return code, and the client stays connected.
-        return done(null, null);
-      }
-      done(null, subscription);
-    },
-  };
+  /** Whether a subscription to `filter` can ever deliver something to `role`: otherwise it is refused. */
+  maySubscribe(role: Role, filter: string): boolean {
+    return this.readable[role].some((root) => filterReaches(filter, root));
+  }
+
+  /**
+   * A new connection with the client id of a connected client takes the session over [MQTT-3.1.4-2]. That is allowed
+   * to the same account (a tool reconnecting before the broker noticed its old connection died), and to the services
+   * over the operator (so a service can never be locked out); the operator can never take over a service's id,
+   * which would kick the gateway or the led-driver off and flap the LEDs. A refused takeover is refused as the spec
+   * allows, "identifier rejected" [MQTT-3.1.3-9], and the connected client stays.
+   */
+  mayTakeOver(newcomer: Role, holder: Role): boolean {
+    return newcomer === holder || newcomer === 'service';
+  }
 }

@@ -4,10 +4,9 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Gravity, type LedState, type Logger, RefusalLog, VARIABLES } from '@gravity-led/shared';
+import { type Gravity, LatestValueThrottle, type LedState, type Logger, RefusalLog, VARIABLES } from '@gravity-led/shared';
 import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
-import { LatestValueThrottle } from './latest-value-throttle.js';
 import { CloseCode, CloseReason, encodeServerFrame, type HelloFrame, MAX_FRAME_BYTES, type Role, type ServerFrame } from './protocol.js';
 import { type FrameMetrics, Session, type SessionHost } from './session.js';
 

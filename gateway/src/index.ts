@@ -2,7 +2,6 @@ export { AUTH_TIMEOUT_MS, type AuthMode, handshakeToken } from './auth.js';
 export { type BannerOptions, bannerText, printBanner, terminalQrCode } from './banner.js';
 export { ControllerServer, MAX_PENDING_AUTH } from './controller-server.js';
 export { type GatewayOptions, type RunningGateway, startGateway } from './gateway.js';
-export { LatestValueThrottle } from './latest-value-throttle.js';
 export { MqttBridge, parseMaxClients } from './mqtt-bridge.js';
 export * from './protocol.js';
 export { MAX_BUFFERED_BYTES, Session } from './session.js';

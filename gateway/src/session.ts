@@ -5,6 +5,7 @@
 import {
   type Gravity,
   gravityFromObject,
+  LatestValueThrottle,
   type LedState,
   type Logger,
   type ParseResult,
@@ -13,7 +14,6 @@ import {
 } from '@gravity-led/shared';
 import type { RawData, WebSocket } from 'ws';
 import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
-import { LatestValueThrottle } from './latest-value-throttle.js';
 import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 
 /** Past this many bytes waiting toward a slow client, state frames are held back and only the newest is sent later. */

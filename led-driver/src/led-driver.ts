@@ -21,6 +21,7 @@ import type { MqttClient } from 'mqtt';
 import type { LedBackend } from './backends/backend.js';
 import { GatewayPresence } from './gateway-presence.js';
 import { HaDiscovery } from './ha-discovery.js';
+import { HaState } from './ha-state.js';
 import { LedOutput } from './led-output.js';
 import { dutyFromGravity } from './led-rule.js';
 import { ManualControl, type Refuse, type TopicHandler } from './manual-control.js';
@@ -64,6 +65,7 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
   const refuse: Refuse = (topic, kind, message) => rejections.record(`${topic} ${kind}`, `ignored a payload: ${message}`, { topic, kind });
   let client: MqttClient | undefined;
   let unreported: LedState | undefined;
+  let haState: HaState | undefined;
 
   const report = (state: LedState) => {
     options.onState?.(state);
@@ -74,6 +76,7 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
       // Published once the broker is back, so the retained state tells why the LEDs went dark.
       unreported = state;
     }
+    haState?.report(state);
   };
   const output = new LedOutput(options.backend, report, log);
   const presence = new GatewayPresence();
@@ -120,6 +123,8 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
     subscriptions: [...routes.keys()],
   });
   const mqtt = client;
+  // The calm per-LED state Home Assistant reads (ha-state.ts).
+  haState = new HaState(mqtt, topics, () => output.current);
   const discovery = new HaDiscovery(
     mqtt,
     {
@@ -164,6 +169,7 @@ export function startLedDriver(options: LedDriverOptions): RunningLedDriver {
       stopping = true;
       watchdog.stop();
       rejections.stop();
+      discovery.stop();
       // The final `shutdown` state goes out through report() like every other change; disconnectService then
       // flushes it with the retained `offline`, bounded in time in case the broker is going down with us.
       await output.close();

@@ -121,6 +121,7 @@ export const VARIABLES = {
   BROKER_PORT: port('MQTT over TCP', 1883),
   BROKER_WS_PORT: port('MQTT over WebSocket (browser MQTT tools)', 9001, true),
   BROKER_TLS_PORT: port('MQTT over TLS with the certificate above', 0, true),
+  BROKER_METRICS_PORT: port('Prometheus /metrics, /healthz and /readyz of the embedded broker', 9465, true),
   TOPIC_PREFIX: variable(
     'first level of every topic',
     'letters, digits, - and _ (1..64), or several such levels joined by /',

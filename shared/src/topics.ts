@@ -12,6 +12,12 @@ export interface Topics {
   /** Manual control of one LED (Home Assistant's command topics): `ON`, `OFF` or a duty 0..100. */
   readonly ledsLeftSet: string;
   readonly ledsRightSet: string;
+  /**
+   * The state of one LED as Home Assistant reads it, retained: JSON `{"state":"ON"|"OFF","brightness":0..100}`,
+   * at most a few times a second and always ending on the applied value (led-driver/src/ha-state.ts).
+   */
+  readonly ledsLeftState: string;
+  readonly ledsRightState: string;
   /** Retained `online` / `offline` of the gateway, with a last will. */
   readonly gatewayStatus: string;
   /** Retained `online` / `offline` of the led-driver, with a last will. */
@@ -30,11 +36,22 @@ export function topicsFor(prefix: string): Topics {
     ledsSet: `${prefix}/leds/set`,
     ledsLeftSet: `${prefix}/leds/left/set`,
     ledsRightSet: `${prefix}/leds/right/set`,
+    ledsLeftState: `${prefix}/leds/left/state`,
+    ledsRightState: `${prefix}/leds/right/state`,
     gatewayStatus: `${prefix}/gateway/status`,
     driverStatus: `${prefix}/led-driver/status`,
     maxClientsSet: `${prefix}/gateway/max-clients/set`,
     gatewayClients: `${prefix}/gateway/clients`,
   };
+}
+
+/**
+ * Home Assistant's own availability under its discovery prefix (HA_DISCOVERY_PREFIX): its birth message `online`
+ * and its last will `offline` (HA's defaults: QoS 0, not retained). The operator's account may publish it; the
+ * led-driver announces its discovery configs again when HA says `online`.
+ */
+export function haStatusTopic(discoveryPrefix: string): string {
+  return `${discoveryPrefix}/status`;
 }
 
 /** Payloads of the status topics. */

@@ -100,14 +100,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes 5678, 5679, 1883, 9001 and 9464 (metrics) by default, the same number outside and inside', async () => {
+  it('publishes 5678, 5679, 1883, 9001, 9464 and 9465 (metrics) by default, the same number outside and inside', async () => {
     const resolved = await resolvedCompose({});
     const published = Object.values(resolved.services).flatMap((s) => (s.ports ?? []) as unknown[]);
     const pairs = published.map((p) => {
       const port = p as { published: number | string; target: number | string };
       return [Number(port.published), Number(port.target)];
     });
-    assert.deepEqual(pairs.map(([outside]) => outside).sort(), [1883, 5678, 5679, 9001, 9464], JSON.stringify(published));
+    assert.deepEqual(pairs.map(([outside]) => outside).sort(), [1883, 5678, 5679, 9001, 9464, 9465], JSON.stringify(published));
     for (const [outside, inside] of pairs) assert.equal(outside, inside);
     const environment = (name: string) => resolved.services[name]?.environment ?? {};
     assert.equal(environment('gateway').MQTT_URL, 'mqtt://broker:1883');

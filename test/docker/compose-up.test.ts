@@ -65,7 +65,7 @@ function parseLink(text: string, httpsPort: number): Printed {
 describe('docker compose up, as on a Raspberry Pi', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gravity-led-docker-'));
   let compose: ComposeProject;
-  let ports: { gateway: number; gatewayHttps: number; broker: number; brokerWs: number; metrics: number };
+  let ports: { gateway: number; gatewayHttps: number; broker: number; brokerWs: number; metrics: number; brokerMetrics: number };
   let printed: Printed;
   let browser: Browser | undefined;
   const subs: MosquittoSub[] = [];
@@ -144,6 +144,7 @@ describe('docker compose up, as on a Raspberry Pi', () => {
       broker: await freePort(),
       brokerWs: await freePort(),
       metrics: await freePort(),
+      brokerMetrics: await freePort(),
     };
     // The .env a person writes from .env.example: PUBLIC_HOSTS filled in; ports moved off ones in use.
     const env = [
@@ -153,6 +154,7 @@ describe('docker compose up, as on a Raspberry Pi', () => {
       `BROKER_PORT=${ports.broker}`,
       `BROKER_WS_PORT=${ports.brokerWs}`,
       `METRICS_PORT=${ports.metrics}`,
+      `BROKER_METRICS_PORT=${ports.brokerMetrics}`,
       'LED_SIM_FILE=/data/leds.json',
       `NODE_VERSION=${process.env.NODE_VERSION || BUILD_ARGUMENTS.NODE_VERSION}`,
     ];
@@ -263,8 +265,8 @@ describe('docker compose up, as on a Raspberry Pi', () => {
     assert.match(driver, /"backend":"sim"/);
   });
 
-  it('the published health and metrics endpoints answer: gateway on GATEWAY_PORT, led-driver on METRICS_PORT', async () => {
-    for (const port of [ports.gateway, ports.metrics]) {
+  it('the published health and metrics endpoints answer: gateway, led-driver (METRICS_PORT), broker (BROKER_METRICS_PORT)', async () => {
+    for (const port of [ports.gateway, ports.metrics, ports.brokerMetrics]) {
       for (const path of ['/healthz', '/readyz']) {
         const response = await fetch(`http://127.0.0.1:${port}${path}`);
         assert.equal(response.status, 200, `${port}${path}`);

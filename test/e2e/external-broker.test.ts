@@ -4,90 +4,32 @@
  * last will (the gateway killed -> LEDs off) must all work there too.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
-import { freePort, portAccepts } from '../helpers/ports.js';
+import { MOSQUITTO_OPERATOR, MosquittoBroker } from '../helpers/mosquitto-broker.js';
 import { TestSystem } from '../helpers/system.js';
 import { waitFor } from '../helpers/wait.js';
 
-const SERVICE = { username: 'gl-service', password: 'service-secret-123' };
-const OPERATOR = { username: 'gl-operator', password: 'operator-secret-123' };
-
 describe('with Mosquitto as the broker (MQTT_URL)', () => {
-  let dir: string;
-  let mosquitto: ChildProcess;
-  let mosquittoLog = '';
-  let port: number;
+  let mosquitto: MosquittoBroker;
   let system: TestSystem;
   let operator: MqttClient;
   let leds: StateWatcher;
   const status = new Map<string, string>();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gravity-led-mosquitto-'));
-    port = await freePort();
-    const passwords = join(dir, 'passwords');
-    writeFileSync(passwords, '', { mode: 0o600 });
-    for (const account of [SERVICE, OPERATOR]) execFileSync('mosquitto_passwd', ['-b', passwords, account.username, account.password]);
-    writeFileSync(
-      join(dir, 'acl'),
-      [
-        `user ${SERVICE.username}`,
-        'topic readwrite gravity-led/#',
-        `user ${OPERATOR.username}`,
-        'topic read gravity-led/#',
-        'topic write gravity-led/gravity',
-        '',
-      ].join('\n'),
-    );
-    writeFileSync(
-      join(dir, 'mosquitto.conf'),
-      [
-        `listener ${port} 127.0.0.1`,
-        'allow_anonymous false',
-        `password_file ${passwords}`,
-        `acl_file ${join(dir, 'acl')}`,
-        'persistence false',
-        // Started as root (CI), Mosquitto would switch to its own user and then fail to read our 0600 files.
-        'user root',
-        '',
-      ].join('\n'),
-    );
-    mosquitto = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    mosquitto.stdout?.on('data', (c: Buffer) => {
-      mosquittoLog += c.toString();
-    });
-    mosquitto.stderr?.on('data', (c: Buffer) => {
-      mosquittoLog += c.toString();
-    });
-    await waitFor(
-      'mosquitto to listen',
-      async () => {
-        if (mosquitto.exitCode !== null) throw new Error(`mosquitto exited: ${mosquittoLog}`);
-        return portAccepts(port);
-      },
-      15_000,
-    );
-
+    // A password file and an ACL: the operator may read everything under the prefix and inject gravity.
+    mosquitto = await MosquittoBroker.start();
     system = await TestSystem.start({
       services: ['gateway', 'led-driver'],
-      env: {
-        MQTT_URL: `mqtt://127.0.0.1:${port}`,
-        MQTT_SERVICE_USERNAME: SERVICE.username,
-        MQTT_SERVICE_PASSWORD: SERVICE.password,
-        FAILSAFE_TIMEOUT_MS: '5000',
-      },
+      env: { ...mosquitto.serviceEnv, FAILSAFE_TIMEOUT_MS: '5000' },
     });
     await system.service('gateway').waitForLog('connected to MQTT broker', 30_000);
     await system.service('led-driver').waitForLog('connected to MQTT broker', 30_000);
 
-    operator = mqtt.connect(`mqtt://127.0.0.1:${port}`, { ...OPERATOR, reconnectPeriod: 0 });
+    operator = mqtt.connect(mosquitto.url, { ...MOSQUITTO_OPERATOR, reconnectPeriod: 0 });
     await new Promise<void>((resolve, reject) => operator.once('connect', () => resolve()).once('error', reject));
     operator.on('message', (topic, payload) => {
       if (topic.endsWith('/status')) status.set(topic, payload.toString());
@@ -99,8 +41,7 @@ describe('with Mosquitto as the broker (MQTT_URL)', () => {
   after(async () => {
     operator?.end(true);
     await system?.stop();
-    mosquitto?.kill('SIGTERM');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await mosquitto?.stop();
   });
 
   it('both services announce themselves online, retained', async () => {

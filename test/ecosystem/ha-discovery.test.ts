@@ -164,13 +164,20 @@ describe('Home Assistant discovery', () => {
     assert.equal(devices.size, 1, 'one device holds both lights');
   });
 
-  it('points at our topics: state from leds/state per LED, commands on the LED set topics, availability from the status topic', async () => {
+  it("points at our topics: state from the LED's own calm state topic, commands on the LED set topics, availability from the status topic", async () => {
     for (const { topic, config } of configs) {
       const led = topic.includes('/left/') ? 'left' : 'right';
-      assert.equal(config.state_topic, 'gravity-led/leds/state');
-      assert.equal(config.brightness_state_topic, 'gravity-led/leds/state');
-      assert.match(config.state_value_template as string, new RegExp(`value_json\\.${led}\\b`));
-      assert.match(config.brightness_value_template as string, new RegExp(`value_json\\.${led}\\b`));
+      // Not leds/state, which changes at the phone's rate: HA's recorder would store every change.
+      assert.equal(config.state_topic, `gravity-led/leds/${led}/state`);
+      assert.equal(config.brightness_state_topic, `gravity-led/leds/${led}/state`);
+      assert.equal(config.state_value_template, '{{ value_json.state }}');
+      assert.equal(config.brightness_value_template, '{{ value_json.brightness }}');
+      // What the state topic really carries (retained) is what the templates read.
+      const [state] = await readRetained(system, config.state_topic as string, 1);
+      assert.equal(state?.retained, true);
+      const value = JSON.parse(state?.payload ?? '{}') as Record<string, unknown>;
+      assert.ok(value.state === config.payload_on || value.state === config.payload_off, `state ${value.state}`);
+      assert.equal(typeof value.brightness, 'number');
       assert.equal(config.command_topic, `gravity-led/leds/${led}/set`);
       assert.equal(config.brightness_command_topic, `gravity-led/leds/${led}/set`);
       assert.equal(config.brightness_scale, 100, 'HA brightness 1..100 is our duty in percent');

@@ -154,7 +154,14 @@ export class TestSystem {
   private constructor(
     readonly dataDir: string,
     readonly env: NodeJS.ProcessEnv,
-    readonly ports: { gateway: number; gatewayHttps: number; broker: number; brokerWs: number; driverMetrics: number },
+    readonly ports: {
+      gateway: number;
+      gatewayHttps: number;
+      broker: number;
+      brokerWs: number;
+      brokerMetrics: number;
+      driverMetrics: number;
+    },
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -164,6 +171,7 @@ export class TestSystem {
       gatewayHttps: 0,
       broker: await freePort(),
       brokerWs: await freePort(),
+      brokerMetrics: await freePort(),
       driverMetrics: await freePort(),
     };
     const env: NodeJS.ProcessEnv = {
@@ -176,6 +184,7 @@ export class TestSystem {
       GATEWAY_HTTPS_PORT: '0',
       BROKER_PORT: String(ports.broker),
       BROKER_WS_PORT: String(ports.brokerWs),
+      BROKER_METRICS_PORT: String(ports.brokerMetrics),
       MQTT_URL: `mqtt://127.0.0.1:${ports.broker}`,
       METRICS_PORT: String(ports.driverMetrics),
       LED_BACKEND: 'sim',

@@ -15,9 +15,10 @@ import { promisify } from 'node:util';
 import { MAX_PACKET_BYTES, MAX_PUBLISH_BYTES } from '@gravity-led/broker';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
-import { collect, mosquittoPub, operatorClient } from '../helpers/clients.js';
+import { collect, MosquittoSub, mosquittoPub, operatorClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
 import { MEMORY_GROWTH_BOUND, rssBytes } from '../helpers/memory.js';
+import { scrape } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
 import { TestSystem } from '../helpers/system.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -174,28 +175,48 @@ describe('broker: accounts, permissions and limits', () => {
     assert.ok(!leds.states.some((s) => s.right === 68));
   });
 
-  it('the operator cannot publish the led-driver state, the status topics or the occupancy', async () => {
+  it('the operator cannot publish the led-driver state, the status topics, the occupancy or discovery configs: dropped, acknowledged, connected', async () => {
     const forged = '{"left":77,"right":77,"reason":"gravity","ts":1}';
+    const everything = new MosquittoSub(system, '#');
+    await everything.next('gravity-led/leds/state', () => true);
     for (const [topic, message] of [
       ['gravity-led/leds/state', forged],
       ['gravity-led/led-driver/status', 'offline'],
       ['gravity-led/gateway/status', 'offline'],
       ['gravity-led/gateway/clients', '{"clients":0,"maxClients":1}'],
+      ['homeassistant/light/gravity-led/left/config', '{"name":"forged"}'],
       ['some-other-app/switch', 'on'],
     ] as const) {
-      const result = await mosquittoPub(system, topic, message, undefined, ['-q', '1']);
-      assert.notEqual(result.code, 0, `the operator published ${topic}`);
+      // As Mosquitto does for MQTT 3.1.1, the broker acknowledges the publish (PUBACK for QoS 1) and drops it
+      // [MQTT-3.3.5-2]: mosquitto_pub succeeds, and nothing of it is delivered or retained.
+      const result = await mosquittoPub(system, topic, message, undefined, ['-q', '1', '-r']);
+      assert.equal(result.code, 0, `${topic}: ${result.stderr}`);
     }
     const status = collect(operator, 'gravity-led/led-driver/status');
     await waitFor('the retained led-driver status', () => status.messages.length > 0);
     assert.deepEqual(status.messages, ['online'], 'the retained status was not overwritten');
     await sentinel(14);
     assert.ok(!leds.states.some((s) => s.left === 77), 'the forged state never reached a subscriber');
+    await sleep(200);
+    everything.stop();
+    for (const line of everything.lines) {
+      assert.ok(!/forged|"left":77|some-other-app|offline/.test(line), `a subscriber of # was delivered ${line}`);
+    }
+    // A fresh subscriber finds the led-driver's own retained state, not the forged one.
+    const fresh = await operatorClient(system);
+    const retained = new StateWatcher(fresh);
+    const state = await retained.until('the retained state', () => true);
+    fresh.end(true);
+    assert.equal(state.right, 14);
     assert.ok(system.service('led-driver').running);
   });
 
-  it('the operator cannot subscribe to # or $SYS/#, but may read everything under the prefix', async () => {
-    for (const filter of ['#', '$SYS/#', '+/leds/state', '$SYS/+/heartbeat']) {
+  it('the operator reads the prefix, the discovery prefix and $SYS: `#` is granted and delivers only those; a filter reaching nothing readable gets 128', async () => {
+    for (const filter of ['#', '$SYS/#', '+/leds/state', '$SYS/+/heartbeat', 'gravity-led/#', 'homeassistant/#']) {
+      const granted = await operator.subscribeAsync(filter);
+      assert.equal(granted[0]?.qos, 0, `subscription to ${filter}`);
+    }
+    for (const filter of ['some-other-app/#', 'zigbee2mqtt/bridge/state', 'gravity-led-2/#']) {
       // mqtt.js rejects a subscription the broker refused (return code 128) and carries the SUBACK.
       const granted = await operator.subscribeAsync(filter).then(
         (grants) => grants.map((g) => g.qos),
@@ -203,9 +224,21 @@ describe('broker: accounts, permissions and limits', () => {
       );
       assert.deepEqual(granted, [128], `subscription to ${filter} was granted`);
     }
-    const granted = await operator.subscribeAsync('gravity-led/#');
-    assert.equal(granted[0]?.qos, 0);
     assert.ok(operator.connected, 'a refused subscription leaves the client connected');
+    // The services may not read $SYS (nor anything beyond their own topics).
+    const { serviceUsername, servicePassword } = system.secrets;
+    const service = mqtt.connect(`mqtt://127.0.0.1:${system.ports.broker}`, {
+      username: serviceUsername,
+      password: servicePassword,
+      reconnectPeriod: 0,
+    });
+    await new Promise<void>((resolve, reject) => service.once('connect', () => resolve()).once('error', reject));
+    const refused = await service.subscribeAsync('$SYS/#').then(
+      (grants) => grants.map((g) => g.qos),
+      (error: { packet?: { granted?: number[] } }) => error.packet?.granted ?? [],
+    );
+    service.end(true);
+    assert.deepEqual(refused, [128]);
   });
 
   it('a last will on a forbidden topic is not published when the operator vanishes', async () => {
@@ -233,13 +266,19 @@ describe('broker: accounts, permissions and limits', () => {
     assert.ok(!leds.states.some((s) => s.left === 88), 'the will reached the state topic');
   });
 
-  it(`a publish with more than ${MAX_PUBLISH_BYTES} bytes of payload is refused`, async () => {
+  it(`a publish with more than ${MAX_PUBLISH_BYTES} bytes of payload is dropped (acknowledged, as Mosquitto's message_size_limit), counted`, async () => {
+    const before = await scrape(`http://127.0.0.1:${system.ports.brokerMetrics}/metrics`);
     const big = `0 69 ${'5'.repeat(MAX_PUBLISH_BYTES + 100)}`;
     const result = await mosquittoPub(system, 'gravity-led/gravity', big, undefined, ['-q', '1']);
-    assert.notEqual(result.code, 0);
+    assert.equal(result.code, 0, result.stderr);
     await sentinel(16);
     const driver = system.service('led-driver');
     assert.ok(!driver.lines.some((l) => l.kind === 'too-large'), 'the oversized payload reached the led-driver');
+    assert.ok(!leds.states.some((s) => s.right === 69));
+    const after = await scrape(`http://127.0.0.1:${system.ports.brokerMetrics}/metrics`);
+    const counted = (s: typeof after) =>
+      s.count('gravity_led_broker_publishes_refused_total', { account: 'operator', reason: 'too-large' });
+    assert.equal(counted(after) - counted(before), 1);
   });
 
   it(`a packet announcing more than ${MAX_PACKET_BYTES} bytes is cut off before CONNECT, not buffered (TCP)`, async () => {

@@ -1,7 +1,8 @@
 /**
  * Caps how often values pass, without a queue: a value arriving too soon replaces any waiting one and goes out
- * at the next slot. A client sending faster than the cap therefore costs no memory, and the LEDs always get the
- * newest value rather than a backlog of old ones.
+ * at the next slot, so the last value always goes out. A source faster than the cap therefore costs no memory, and
+ * the receiver gets the newest value rather than a backlog of old ones: the gateway's rate cap per controller, and
+ * the led-driver's per-LED state for Home Assistant.
  */
 export class LatestValueThrottle<T> {
   private last = -Infinity;

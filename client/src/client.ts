@@ -1,13 +1,17 @@
 /**
- * One run of the command-line client: connect, wait for `hello`, send frames from stdin or the sweep, print every
- * frame the gateway sends, and end with an exit code and, on failure, one line that says what went wrong.
+ * One run of the command-line client: connect, wait for `hello`, send frames from stdin, the sweep or a recording,
+ * print every frame the gateway sends, and end with an exit code and, on failure, one line that says what went wrong.
+ * With `--record`, every gravity frame sent is written to the recording as it goes.
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { CloseCode, decodeServerFrame } from '@gravity-led/gateway/protocol';
+import { errorMessage, type Gravity } from '@gravity-led/shared';
 import WebSocket from 'ws';
 import type { ClientOptions } from './args.js';
-import { type Frame, FrameEncoder } from './frames.js';
+import { type Encoded, type Frame, FrameEncoder } from './frames.js';
+import { RecordingWriter } from './recording.js';
+import { replayFrames } from './replay.js';
 import { sweepAt } from './sweep.js';
 import { TrustError, tlsOptions } from './trust.js';
 
@@ -72,8 +76,38 @@ export function describeClose(code: number, reason: string): string {
   }
 }
 
+/** Opens the --record file before anything is sent; undefined (and the reason said) when it cannot be written. */
+export async function openRecording(file: string, say: (line: string) => void): Promise<RecordingWriter | undefined> {
+  const writer = new RecordingWriter(file);
+  try {
+    await writer.ready();
+    return writer;
+  } catch (error) {
+    say(`client: --record ${file}: cannot write the recording: ${errorMessage(error)}`);
+    return undefined;
+  }
+}
+
 export async function runClient(options: ClientOptions, io: ClientIo): Promise<number> {
   const say = (line: string) => io.stderr.write(`${line}\n`);
+  let recording: RecordingWriter | undefined;
+  if (options.record !== undefined) {
+    recording = await openRecording(options.record, say);
+    if (!recording) return 1;
+  }
+  const code = await drive(options, io, say, recording);
+  if (!recording) return code;
+  try {
+    await recording.close();
+    say(`client: recorded ${recording.frames} frames to ${recording.file}`);
+    return code;
+  } catch (error) {
+    say(`client: --record ${recording.file}: ${errorMessage(error)}`);
+    return 1;
+  }
+}
+
+async function drive(options: ClientOptions, io: ClientIo, say: (line: string) => void, recording: RecordingWriter | undefined) {
   let tls: Awaited<ReturnType<typeof tlsOptions>>;
   try {
     tls = await tlsOptions(options.url, options.trust);
@@ -91,6 +125,10 @@ export async function runClient(options: ClientOptions, io: ClientIo): Promise<n
   return new Promise<number>((resolve) => {
     let result: { code: number; message?: string } | undefined;
     let lastSentAt = 0;
+    /** The number of the last frame sent, when it went on the wire (JSON): its own state is the answer to wait for. */
+    let lastSeq: number | undefined;
+    /** Whether that frame's state has already come back. */
+    let lastAnswered = false;
     let stopInput = () => {};
 
     const finish = (code: number, message?: string) => {
@@ -102,24 +140,40 @@ export async function runClient(options: ClientOptions, io: ClientIo): Promise<n
       // The close handshake normally ends us; a gateway that never answers it does not hold the client.
       setTimeout(() => socket.terminate(), 2000).unref();
     };
-    const send = (frame: Frame) => {
+    const send = (frame: Frame, sent: Encoded['sent'] | undefined) => {
       socket.send(frame);
       lastSentAt = Date.now();
+      lastSeq = encoder.format === 'json' ? sent?.seq : undefined;
+      lastAnswered = false;
+      if (sent) recording?.write(sent);
     };
-    /** Ends once the gateway has answered the last frame (a state or an error), or after LINGER_MS if nothing changed. */
+    const sendGravity = (g: Gravity) => {
+      const { frame, sent } = encoder.encode(g);
+      send(frame, sent);
+    };
+    /**
+     * Ends once the gateway has answered the last frame (a state or an error), or after LINGER_MS if nothing changed.
+     * A JSON frame's answer is the state echoing its `seq` (or an error), not the state of a frame sent before it.
+     */
     const finishSoon = () => {
-      if (lastSentAt === 0) {
+      if (lastSentAt === 0 || lastAnswered) {
         finish(0);
         return;
       }
       const timer = setTimeout(() => finish(0), LINGER_MS);
       socket.on('message', (data, isBinary) => {
-        const type = isBinary ? undefined : decodeServerFrame(data.toString())?.type;
-        if (type !== 'state' && type !== 'error') return;
+        const frame = isBinary ? undefined : decodeServerFrame(data.toString());
+        if (frame?.type !== 'state' && frame?.type !== 'error') return;
+        if (frame.type === 'state' && lastSeq !== undefined && frame.seq !== lastSeq) return;
         clearTimeout(timer);
         finish(0);
       });
     };
+    socket.on('message', (data, isBinary) => {
+      if (lastSeq === undefined || isBinary) return;
+      const frame = decodeServerFrame(data.toString());
+      if (frame?.type === 'state' && frame.seq === lastSeq) lastAnswered = true;
+    });
 
     const onStop = () => finish(0);
     io.stop.addEventListener('abort', onStop, { once: true });
@@ -150,7 +204,7 @@ export async function runClient(options: ClientOptions, io: ClientIo): Promise<n
       if (started || result) return;
       if (decodeServerFrame(text)?.type !== 'hello') return;
       started = true;
-      stopInput = options.sweep ? startSweep() : startStdin();
+      stopInput = options.replay ? startReplay() : options.sweep ? startSweep() : startStdin();
     });
 
     const startSweep = () => {
@@ -164,7 +218,7 @@ export async function runClient(options: ClientOptions, io: ClientIo): Promise<n
           finishSoon();
           return;
         }
-        if (socket.bufferedAmount < MAX_BUFFERED) send(encoder.encode(sweepAt(sweep, seconds)));
+        if (socket.bufferedAmount < MAX_BUFFERED) sendGravity(sweepAt(sweep, seconds));
       }, 1000 / sweep.rate);
       return () => clearInterval(timer);
     };
@@ -178,12 +232,25 @@ export async function runClient(options: ClientOptions, io: ClientIo): Promise<n
         if (line.trim() === '' || result) return;
         const encoded = encoder.line(line);
         if ('error' in encoded) say(`client: line ${number} not sent: ${encoded.error}`);
-        else send(encoded.frame);
+        else send(encoded.frame, encoded.sent);
       });
       lines.on('close', () => {
         if (!result) finishSoon();
       });
       return () => lines.close();
+    };
+
+    /** Every recorded frame in turn, none skipped: the point is the same LED states as when it was recorded. */
+    const startReplay = () => {
+      const replay = options.replay;
+      if (!replay) return () => {};
+      const stop = new AbortController();
+      replayFrames(replay.recording.frames, replay, stop.signal, sendGravity).then((sent) => {
+        if (stop.signal.aborted) return;
+        say(`client: replayed ${sent} frames from ${replay.file}`);
+        finishSoon();
+      });
+      return () => stop.abort();
     };
   });
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-/** `npm run client -- --url ws://HOST:5678 --token T`: the command-line controller. */
+/** `npm run client -- --url ws://HOST:5678 --token T`: the command-line controller (and `--replay FILE --mqtt URL`). */
 import { HELP, parseClientArgs, UsageError } from './args.js';
 import { runClient } from './client.js';
+import { runMqttReplay } from './mqtt-replay.js';
 
 let options: ReturnType<typeof parseClientArgs>;
 try {
@@ -22,5 +23,7 @@ process.on('SIGTERM', () => stop.abort());
 // A reader that went away (`client | head`) is no reason for a stack trace.
 process.stdout.on('error', () => stop.abort());
 
-const code = await runClient(options, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, stop: stop.signal });
+const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, stop: stop.signal };
+const { mqtt, replay } = options;
+const code = mqtt && replay ? await runMqttReplay({ ...options, mqtt, replay }, io) : await runClient(options, io);
 process.exit(code);

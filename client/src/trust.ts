@@ -1,6 +1,7 @@
 /**
- * How the client decides to trust a wss:// gateway: the system's CAs (a real certificate), a CA file, a pinned
- * SHA-256 fingerprint of the self-signed certificate, or nothing at all (--insecure).
+ * How the client decides to trust a wss:// gateway (or an mqtts:// broker, for --replay --mqtt): the system's CAs (a
+ * real certificate), a CA file, a pinned SHA-256 fingerprint of the self-signed certificate, or nothing at all
+ * (--insecure).
  */
 import { isIP } from 'node:net';
 import { type ConnectionOptions, connect } from 'node:tls';
@@ -22,7 +23,7 @@ function colons(hex: string): string {
  */
 async function pinnedCertificate(url: URL, sha256: string): Promise<string> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(url.port || 443);
+  const port = Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 443));
   const options: ConnectionOptions = { host, port, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) };
   const x509 = await new Promise<import('node:crypto').X509Certificate>((resolve, reject) => {
     const socket = connect(options, () => {
@@ -50,9 +51,9 @@ async function pinnedCertificate(url: URL, sha256: string): Promise<string> {
   return x509.toString();
 }
 
-/** TLS options for the `ws` client, or {} for a plain ws:// URL. */
+/** TLS options for the `ws` or `mqtt` client, or {} for a URL without TLS. */
 export async function tlsOptions(url: URL, trust: Trust): Promise<ConnectionOptions> {
-  if (url.protocol !== 'wss:') return {};
+  if (url.protocol !== 'wss:' && url.protocol !== 'mqtts:') return {};
   switch (trust.kind) {
     case 'system':
       return {};

@@ -1,12 +1,16 @@
 /**
  * The phone page: watches the LEDs as a viewer until Start, then becomes the controller and streams the tilt at a
- * steady rate (the newest value each tick, never a backlog), until Stop. See tilt.js for the axes and signs.
+ * steady rate (the newest value each tick, never a backlog), until Stop. See tilt.js for the axes and signs, level.js
+ * for "Set level" and the sensitivity, measured.js for the figures, recording.js for Record.
  */
 import { $, sharedElements, showReadout, unavailableNotice } from './display.js';
 import { showState } from './leds.js';
+import { bindLevelControls, LevelSettings } from './level.js';
 import { GatewayLink } from './link.js';
+import { figureElements, LoopFigures, showPhoneFigures } from './measured.js';
+import { bindRecorder, Recorder } from './recording.js';
 import { secureLink } from './secure-link.js';
-import { reportsInvertedGravity, seedGravity, sliderGravity } from './tilt.js';
+import { reportsInvertedGravity, seedVector, sliderGravity } from './tilt.js';
 import { bindTokenForm, takeTokenFromUrl } from './token.js';
 import { ScreenAwake } from './wake.js';
 
@@ -26,19 +30,49 @@ const ui = {
   awake: $('awake-note'),
   slider: $('tilt'),
   reverse: $('reverse'),
+  figures: figureElements({ sent: 'fig-sent', received: 'fig-received', leds: 'fig-leds', latency: 'fig-latency' }),
 };
 
 let token = takeTokenFromUrl();
 let controlling = false;
 /** The newest tilt: {x, y, z, source: 'motion'|'slider', at}. */
 let current = null;
-let seq = 0;
+/** The newest sensor reading before calibration, for Set level: {vector, angle, at}. */
+let held = null;
+/**
+ * Frame numbers start at random, so that the state echoing one is very unlikely to be another controller's (with
+ * GATEWAY_MAX_CLIENTS above 1) or an injected one's: the round trip is only measured on this page's own frames.
+ */
+let seq = Math.floor(Math.random() * 2 ** 30);
+/** The next state frame is the one the gateway sends after hello: the last state again, not a change. */
+let replayedState = false;
 let sendTimer = 0;
 let sensorTimer = 0;
 let motionSeen = false;
 let linkProblem = '';
 let deviceProblem = '';
 const invertedBrowser = reportsInvertedGravity();
+const level = new LevelSettings();
+const figures = new LoopFigures();
+const recorder = bindRecorder({ button: $('record'), note: $('record-note'), download: $('download') }, new Recorder(), () => ({
+  source: 'phone-page',
+  sendHz: SEND_HZ,
+  fullScale: level.fullScale,
+}));
+const levelControls = bindLevelControls(
+  {
+    setLevel: $('set-level'),
+    reset: $('reset-level'),
+    fullScale: $('full-scale'),
+    fullScaleValue: $('full-scale-value'),
+    note: $('level-note'),
+  },
+  level,
+  () => (held && performance.now() - held.at <= STALE_MOTION_MS ? held : null),
+);
+const showFigures = () => showPhoneFigures(ui.figures, figures.snapshot(), { controlling, askedHz: SEND_HZ });
+showFigures();
+setInterval(showFigures, 500);
 
 const awake = new ScreenAwake((on, note) => {
   ui.awake.textContent = note;
@@ -81,6 +115,7 @@ async function startControl() {
   controlling = true;
   motionSeen = false;
   current = null;
+  held = null;
   ui.start.textContent = 'Stop';
   ui.start.setAttribute('aria-pressed', 'true');
   document.body.dataset.controlling = 'true';
@@ -91,7 +126,7 @@ async function startControl() {
     ui.sensor.textContent =
       'Motion access was refused. Reload the page and tap Allow when asked (or close the tab and open the link again). The slider works meanwhile.';
   } else {
-    ui.sensor.textContent = 'Hold the phone upright; tilt right for green, left for red.';
+    ui.sensor.textContent = holdHint(screen.orientation?.angle ?? 0);
     window.addEventListener('devicemotion', onMotion);
     sensorTimer = setTimeout(() => {
       if (!motionSeen) ui.sensor.textContent = 'No motion sensor data from this device: drag the slider to tilt.';
@@ -128,14 +163,21 @@ async function motionPermission() {
 
 function onMotion(event) {
   const angle = screen.orientation?.angle ?? (typeof window.orientation === 'number' ? window.orientation : 0);
-  const g = seedGravity(event.accelerationIncludingGravity, angle, invertedBrowser !== ui.reverse.checked);
-  if (!g) return;
+  const vector = seedVector(event.accelerationIncludingGravity, angle, invertedBrowser !== ui.reverse.checked);
+  if (!vector) return;
+  held = { vector, angle, at: performance.now() };
+  const g = level.apply(vector, angle);
   if (!motionSeen) {
     motionSeen = true;
-    ui.sensor.textContent = 'Hold the phone upright; tilt right for green, left for red.';
+    ui.sensor.textContent = holdHint(angle);
+    levelControls.describe(angle);
   }
   setCurrent(g, 'motion');
   if (document.activeElement !== ui.slider) ui.slider.value = String(Math.round(g.y));
+}
+
+function holdHint(angle) {
+  return `Hold the phone ${level.hasLevel(angle) ? 'as you set level' : 'upright'}; tilt right for green, left for red.`;
 }
 
 function setCurrent(g, source) {
@@ -147,8 +189,11 @@ function setCurrent(g, source) {
 function sendTick() {
   if (!controlling || !current || document.hidden) return;
   if (current.source === 'motion' && performance.now() - current.at > STALE_MOTION_MS) return;
-  const frame = JSON.stringify({ x: current.x, y: current.y, z: current.z, seq: seq + 1 });
-  if (link.send(frame)) seq++;
+  const frame = { x: current.x, y: current.y, z: current.z, seq: seq + 1 };
+  if (!link.send(JSON.stringify(frame))) return;
+  seq++;
+  figures.frameSent(frame.seq);
+  recorder.add(frame);
 }
 
 function onFrame(frame) {
@@ -156,10 +201,16 @@ function onFrame(frame) {
     case 'hello':
       tokenForm.hide();
       deviceProblem = unavailableNotice(frame);
+      replayedState = true;
       break;
     case 'state':
       showState(frame, ui.leds);
+      if (!replayedState) figures.stateReceived(frame);
+      replayedState = false;
       break;
+    case 'stats':
+      figures.gatewayStats(frame);
+      return;
     case 'unavailable':
       deviceProblem = unavailableNotice(frame);
       break;

@@ -1,10 +1,11 @@
 /**
  * The live view: a viewer connection (takes no controller's place, cannot drive) that draws the controller's tilt
- * from the gateway's `gravity` frames and the LEDs from `state` frames.
+ * from the gateway's `gravity` frames, the LEDs from `state` frames, and what the gateway measured from `stats`.
  */
 import { $, sharedElements, showReadout, unavailableNotice } from './display.js';
 import { showState } from './leds.js';
 import { GatewayLink } from './link.js';
+import { figureElements, showGatewayFigures } from './measured.js';
 import { bindTokenForm, takeTokenFromUrl } from './token.js';
 
 /** The gateway sends gravity at up to 30 Hz while a controller moves; this long without one means nobody does. */
@@ -16,9 +17,17 @@ const ui = {
   phone: $('phone-shape'),
   mark: $('ybar-mark'),
   note: $('tilt-note'),
+  figures: figureElements({
+    received: 'fig-received',
+    leds: 'fig-leds',
+    roundTrip: 'fig-round-trip',
+    link: 'fig-link',
+    total: 'fig-total',
+  }),
 };
 
 let idleTimer = 0;
+showGatewayFigures(ui.figures, null);
 const token = takeTokenFromUrl();
 const tokenForm = bindTokenForm($('token-form'), (t) => link.setToken(t));
 const link = new GatewayLink({ role: 'viewer', token, onFrame, onStatus });
@@ -29,6 +38,7 @@ function onFrame(frame) {
   if (frame.type === 'hello') tokenForm.hide();
   else if (frame.type === 'state') showState(frame, ui.leds);
   else if (frame.type === 'gravity') showTilt(frame);
+  else if (frame.type === 'stats') showGatewayFigures(ui.figures, frame);
   else if (frame.type === 'available') setNotice('', 'available');
   const unavailable = unavailableNotice(frame);
   if (unavailable) setNotice(unavailable, 'unavailable');

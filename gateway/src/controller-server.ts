@@ -7,7 +7,16 @@ import type { Duplex } from 'node:stream';
 import { type Gravity, LatestValueThrottle, type LedState, type Logger, RefusalLog, VARIABLES } from '@gravity-led/shared';
 import { WebSocketServer } from 'ws';
 import { type AuthMode, handshakeToken, tokenMatches } from './auth.js';
-import { CloseCode, CloseReason, encodeServerFrame, type HelloFrame, MAX_FRAME_BYTES, type Role, type ServerFrame } from './protocol.js';
+import {
+  CloseCode,
+  CloseReason,
+  encodeServerFrame,
+  type HelloFrame,
+  MAX_FRAME_BYTES,
+  type Role,
+  type ServerFrame,
+  type StatsFrame,
+} from './protocol.js';
 import { type FrameMetrics, Session, type SessionHost } from './session.js';
 
 /**
@@ -186,6 +195,17 @@ export class ControllerServer {
 
   broadcastState(state: LedState): void {
     for (const session of this.sessions) if (session.authenticated) session.sendState(state);
+  }
+
+  /** The live figures, to every client; a slow one simply misses some. */
+  broadcastStats(stats: StatsFrame): void {
+    const frame = encodeServerFrame(stats);
+    for (const session of this.sessions) if (session.authenticated) session.sendDroppable(frame);
+  }
+
+  /** Pings every controller for its link round trip (Session.probeLink). */
+  probeLinks(onRoundTrip: (ms: number) => void): void {
+    for (const session of this.controllers) session.probeLink(onRoundTrip);
   }
 
   broadcastAvailability(available: boolean): void {

@@ -1,6 +1,7 @@
 /**
  * What the gateway tells Prometheus on `/metrics`: frames by outcome, connected clients, how long a frame waits in
- * the gateway before its MQTT publish is handed to the socket, and the LED state as the led-driver reports it.
+ * the gateway before its MQTT publish is handed to the socket, the LED state as the led-driver reports it, and the
+ * loop's round trips that measurements.ts makes (to the LEDs and back, and the WebSocket ping to each controller).
  */
 import { type LedState, Registry } from '@gravity-led/shared';
 
@@ -22,6 +23,16 @@ export class GatewayMetrics {
   private readonly latency = this.registry.histogram(
     'gateway_publish_latency_seconds',
     'From a frame arriving on the WebSocket to its MQTT publish handed to the socket, rate-cap wait included',
+    LATENCY_BUCKETS,
+  );
+  private readonly roundTrips = this.registry.histogram(
+    'gateway_led_round_trip_seconds',
+    'From a gravity frame with seq arriving on the WebSocket to the leds/state that echoes its seq arriving back from the broker',
+    LATENCY_BUCKETS,
+  );
+  private readonly linkRoundTrips = this.registry.histogram(
+    'gateway_link_round_trip_seconds',
+    'WebSocket ping to pong with each controller, once a second: the network legs between the phone and the gateway',
     LATENCY_BUCKETS,
   );
   private readonly duty = this.registry.gauge('led_duty_percent', 'Duty cycle the led-driver last reported, 0..100, by LED');
@@ -55,6 +66,16 @@ export class GatewayMetrics {
   /** `receivedAt` is the frame's arrival in performance.now() milliseconds. */
   published(receivedAt: number): void {
     this.latency.observe((performance.now() - receivedAt) / 1000);
+  }
+
+  /** A measured round trip to the LEDs and back (Measurements). */
+  roundTrip(seconds: number): void {
+    this.roundTrips.observe(seconds);
+  }
+
+  /** A measured WebSocket ping round trip to a controller (Measurements). */
+  linkRoundTrip(seconds: number): void {
+    this.linkRoundTrips.observe(seconds);
   }
 
   /** A state from leds/state; a retained one replayed on (re)subscribing is not a new change and is not counted. */

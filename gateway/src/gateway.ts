@@ -6,6 +6,7 @@ import type { AuthMode } from './auth.js';
 import { ControllerServer } from './controller-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { createRequestHandler, loadAssets } from './http-routes.js';
+import { isQuiet, Measurements, STATS_INTERVAL_MS } from './measurements.js';
 import { MqttBridge } from './mqtt-bridge.js';
 
 export interface GatewayOptions {
@@ -31,6 +32,7 @@ export interface RunningGateway {
   readonly controllers: ControllerServer;
   readonly bridge: MqttBridge;
   readonly metrics: GatewayMetrics;
+  readonly measurements: Measurements;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     () => controllers,
     () => bridge.client.connected,
   );
+  const measurements = new Measurements(metrics);
   const controllers = new ControllerServer({
     auth: options.auth,
     token: options.token,
@@ -50,16 +53,39 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxRate: options.maxRate,
     heartbeatMs: options.heartbeatMs,
     log,
-    metrics,
-    publish: (g, receivedAt) => bridge.publishGravity(g, receivedAt === undefined ? undefined : () => metrics.published(receivedAt)),
+    metrics: {
+      frameAccepted: () => {
+        metrics.frameAccepted();
+        measurements.frameReceived();
+      },
+      frameRejected: (reason) => metrics.frameRejected(reason),
+    },
+    publish: (g, receivedAt) => {
+      if (receivedAt === undefined) return bridge.publishGravity(g);
+      const published = bridge.publishGravity(g, () => metrics.published(receivedAt));
+      if (published) measurements.published(g, receivedAt);
+      return published;
+    },
     isAvailable: () => bridge.isAvailable,
     lastState: () => bridge.lastState,
     onOccupancy: (n, max) => bridge.publishClients(n, max),
   });
   bridge.on('state', (state, retained) => {
     metrics.state(state, retained);
+    measurements.state(state, retained);
     controllers.broadcastState(state);
   });
+  // Once a second: ping the controllers, and tell every client the figures while a controller is connected, then
+  // once more when they have gone quiet, so that a live view does not keep showing the last busy second.
+  let quiet = true;
+  const stats = setInterval(() => {
+    controllers.probeLinks((ms) => measurements.linkRoundTrip(ms));
+    const frame = measurements.snapshot();
+    if (controllers.controllerCount === 0 && quiet) return;
+    controllers.broadcastStats(frame);
+    quiet = isQuiet(frame);
+  }, STATS_INTERVAL_MS);
+  stats.unref();
   bridge.on('availability', (available) => controllers.broadcastAvailability(available));
   bridge.on('max-clients', (n) => controllers.setMaxClients(n));
   bridge.publishClients(0, options.maxClients);
@@ -91,7 +117,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       controllers,
       bridge,
       metrics,
+      measurements,
       async close() {
+        clearInterval(stats);
         controllers.close();
         for (const server of servers) server.closeAllConnections();
         await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -99,6 +127,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
     };
   } catch (error) {
+    clearInterval(stats);
     controllers.close();
     for (const server of servers) server.close();
     await bridge.close();

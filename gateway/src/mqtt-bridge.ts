@@ -1,7 +1,15 @@
 /**
  * The gateway's side of MQTT: publishes gravity, follows the LED state, the led-driver's availability and the
  * operator's capacity setting, and announces the gateway's own occupancy.
+ *
+ * Gravity goes at QoS 0 (a stream: the next value supersedes a lost one, and nothing is queued), the occupancy and
+ * the status at QoS 1, retained. Aedes delivers a QoS 0 value published just after a QoS 1 occupancy before it
+ * (moscajs/aedes#994), and MQTT orders nothing across topics anyway (section 4.6): both carry the gateway's
+ * generation (messages.ts), which the led-driver uses to ignore whichever arrives after something newer. The
+ * subscriptions are QoS 1, so that no broker may drop the LED state, the led-driver's status or a capacity setting
+ * toward a busy gateway.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   type Account,
@@ -11,6 +19,7 @@ import {
   disconnectService,
   encodeGatewayClients,
   encodeGravityJson,
+  type Generation,
   type Gravity,
   type LedState,
   type Logger,
@@ -44,6 +53,11 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
   /** Invalid capacity values: the first is a warning, a flood of them must not become a flood of log lines. */
   private readonly badMaxClients: RefusalLog;
   private occupancy: string | undefined;
+  /**
+   * The current generation: this run's name, and how many occupancy messages it has announced. Every gravity value
+   * carries the generation of the occupancy announced before it.
+   */
+  private generation: Generation = { run: randomBytes(4).toString('hex'), gen: 0 };
 
   constructor(
     url: string,
@@ -56,7 +70,7 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     this.client = connectService({ url, account, service: 'gateway', statusTopic: topics.gatewayStatus });
     this.client.on('connect', () => {
       log.info({ url }, 'connected to MQTT broker');
-      this.client.subscribe([topics.ledsState, topics.driverStatus, topics.maxClientsSet], { qos: 0 }, (error) => {
+      this.client.subscribe([topics.ledsState, topics.driverStatus, topics.maxClientsSet], { qos: 1 }, (error) => {
         // Lost with the connection, it is made again on the next connect; anything else is a real problem.
         if (!error) return;
         if (this.client.connected) log.error({ err: error.message }, 'could not subscribe');
@@ -113,13 +127,17 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
   publishGravity(gravity: Gravity, onSent?: () => void): boolean {
     if (!this.client.connected) return false;
     // For QoS 0 the callback runs once the packet is written to the socket.
-    this.client.publish(this.topics.gravity, encodeGravityJson(gravity), { qos: 0 }, onSent && (() => onSent()));
+    this.client.publish(this.topics.gravity, encodeGravityJson(gravity, this.generation), { qos: 0 }, onSent && (() => onSent()));
     return true;
   }
 
-  /** Announces the occupancy, retained; kept and sent again after a reconnect rather than queued while offline. */
+  /**
+   * Announces the occupancy, retained, as a new generation; kept and sent again after a reconnect (with the same
+   * generation) rather than queued while offline.
+   */
   publishClients(clients: number, maxClients: number): void {
-    this.occupancy = encodeGatewayClients({ clients, maxClients });
+    this.generation = { run: this.generation.run, gen: this.generation.gen + 1 };
+    this.occupancy = encodeGatewayClients({ clients, maxClients, generation: this.generation });
     if (this.client.connected) this.client.publish(this.topics.gatewayClients, this.occupancy, { qos: 1, retain: true });
   }
 

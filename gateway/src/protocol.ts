@@ -88,6 +88,32 @@ export interface GravityFrame {
   readonly z: number;
 }
 
+/** A median and a worst case over the figures' window, in milliseconds, and how many measurements they come from. */
+export interface Spread {
+  readonly p50: number;
+  readonly max: number;
+  readonly samples: number;
+}
+
+/**
+ * What the gateway measured over the last `window` seconds, once a second to every client while a controller is
+ * connected (and once more when the figures have gone quiet). All on the gateway's clock; docs/metrics.md says what
+ * each one counts and which Prometheus metric holds the same.
+ */
+export interface StatsFrame {
+  readonly type: 'stats';
+  /** The seconds the figures cover. */
+  readonly window: number;
+  /** Valid gravity frames per second received from controllers. */
+  readonly received: number;
+  /** LED changes per second reported on leds/state: each one a write to the pins. */
+  readonly ledUpdates: number;
+  /** From a frame with `seq` arriving on the WebSocket to the leds/state carrying that `seq` arriving back; null with none. */
+  readonly roundTrip: Spread | null;
+  /** WebSocket ping to pong with the controllers: the phone's network legs, which the gateway cannot otherwise see. */
+  readonly link: Spread | null;
+}
+
 /** The LEDs can be driven again. */
 export interface AvailableFrame {
   readonly type: 'available';
@@ -106,11 +132,11 @@ export interface ErrorFrame {
   readonly message: string;
 }
 
-export type ServerFrame = HelloFrame | StateFrame | GravityFrame | AvailableFrame | UnavailableFrame | ErrorFrame;
+export type ServerFrame = HelloFrame | StateFrame | GravityFrame | StatsFrame | AvailableFrame | UnavailableFrame | ErrorFrame;
 export type ServerFrameType = ServerFrame['type'];
 
 /** Every `type` a client may receive, for clients that check what they were sent. */
-export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = ['hello', 'state', 'gravity', 'available', 'unavailable', 'error'];
+export const SERVER_FRAME_TYPES: readonly ServerFrameType[] = ['hello', 'state', 'gravity', 'stats', 'available', 'unavailable', 'error'];
 
 /** A frame to the client as it goes on the wire. */
 export function encodeServerFrame(frame: ServerFrame): string {

@@ -3,6 +3,7 @@
  * rate capping, and the frames we send back (hello, state, availability, errors).
  */
 import {
+  burstFor,
   type Gravity,
   gravityFromObject,
   LatestValueThrottle,
@@ -14,6 +15,7 @@ import {
 } from '@gravity-led/shared';
 import type { RawData, WebSocket } from 'ws';
 import { AUTH_TIMEOUT_MS, tokenMatches } from './auth.js';
+import { LinkProbe } from './link-probe.js';
 import { authFrameToken, CloseCode, CloseReason, encodeServerFrame, type Role, type ServerFrame } from './protocol.js';
 
 /** Past this many bytes waiting toward a slow client, state frames are held back and only the newest is sent later. */
@@ -57,6 +59,7 @@ export class Session {
   private toldDropping = false;
   /** Answered the last ping (see heartbeat()). */
   private alive = true;
+  private readonly probe = new LinkProbe();
   /** Arrival of the newest accepted frame: the throttle only ever forwards the newest, so this is its arrival. */
   private receivedAt: number | undefined;
   /** Every log line of this connection carries its id (`conn`). */
@@ -69,10 +72,11 @@ export class Session {
     authenticated: boolean,
   ) {
     this.log = host.log.child({ conn: this.id });
-    this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g));
+    this.throttle = new LatestValueThrottle(1000 / host.maxRate, (g) => this.forward(g), burstFor(host.maxRate));
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('pong', () => {
+    socket.on('pong', (data) => {
       this.alive = true;
+      this.probe.pong(data);
     });
     socket.on('close', () => this.onClose());
     socket.on('error', () => socket.terminate());
@@ -93,6 +97,9 @@ export class Session {
       this.onAuthFrame(data, isBinary);
       return;
     }
+    // Closing (refused as "in use" right after its auth frame, or going away): frames that were already on their way
+    // in the same read must not drive the LEDs.
+    if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.role === 'viewer') {
       this.reject('this connection is a viewer: it cannot drive the LEDs');
       return;
@@ -166,6 +173,8 @@ export class Session {
   sendState(state: LedState): void {
     const frame = encodeServerFrame({ type: 'state', ...state });
     if (this.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
+      // This state supersedes any held back: sent later, that one would leave the client on an older state.
+      this.stopHolding();
       if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame);
       return;
     }
@@ -199,6 +208,12 @@ export class Session {
     }
     this.alive = false;
     this.socket.ping();
+  }
+
+  /** Pings with a numbered probe; `onRoundTrip` hears how long its pong took (the live figures' link round trip). */
+  probeLink(onRoundTrip: (ms: number) => void): void {
+    if (this.socket.readyState !== this.socket.OPEN || this.socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    this.socket.ping(this.probe.ping(onRoundTrip));
   }
 
   private onClose(): void {

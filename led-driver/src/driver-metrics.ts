@@ -24,6 +24,19 @@ export class DriverMetrics {
         return [{ topic, kind }, n];
       }),
     );
+    this.registry.counter(
+      'driver_superseded_total',
+      "Messages ignored because the gateway had already sent a newer generation (a phone's last value, an occupancy since replaced), by topic",
+      () => [...(this.driver?.superseded ?? [])].map(([topic, n]): [Labels, number] => [{ topic }, n]),
+    );
+    this.registry.counter(
+      'driver_coalesced_total',
+      'Values left out by latest-value-wins: gravity values replaced by a newer one of the same socket read (input), states replaced before the broker had acknowledged enough of the earlier ones (state)',
+      () => [
+        [{ stage: 'input' }, this.driver?.gravityInput.superseded ?? 0],
+        [{ stage: 'state' }, this.driver?.statePublisher.superseded ?? 0],
+      ],
+    );
     this.registry.counter('driver_manual_commands_total', 'Manual commands (leds/set topics) applied', () => [
       [{}, this.driver?.manual.applied ?? 0],
     ]);

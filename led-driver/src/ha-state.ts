@@ -10,13 +10,12 @@
  * (LatestValueThrottle, no queue), so the last message is always the value the driver applied. A fail-safe (the
  * LEDs going dark because control was lost) goes out at once.
  *
- * Retained, QoS 0, like everything the led-driver publishes: HA, after a restart, and any tool that subscribes later
- * gets the current value from the broker. The order matters on the embedded broker: Aedes 1.2 stores a retained
- * publish before delivering it, while a non-retained QoS 0 one goes straight through, and its per-subscriber dedupe
- * then drops a message that was overtaken by a later one (moscajs/aedes#994, #955; issue 15 has the cases). A
- * non-retained message published right after this one on the same connection could therefore cost a subscriber of
- * both this state; none is: the led-driver's connection carries retained messages only, and what HA subscribes to
- * (these topics, the led-driver's status, the discovery configs) is all retained.
+ * Retained, QoS 1, like everything the led-driver publishes: HA, after a restart, and any tool that subscribes later
+ * gets the current value from the broker. The order matters on the embedded broker: Aedes 1.2 stores a retained or
+ * QoS 1 publish before delivering it, while a QoS 0 one goes straight through, and its per-subscriber dedupe then
+ * drops a message that was overtaken by a later one (moscajs/aedes#994, #955). The led-driver therefore follows one
+ * rule for every topic it publishes, written down in shared/src/latest-value-publisher.ts: one QoS and one retain
+ * flag per topic, and that QoS is 1.
  *
  * Published whether or not HA_DISCOVERY is on: a Home Assistant configured by hand (YAML), a Node-RED dashboard or
  * any other recorder wants the same calm state.
@@ -101,6 +100,6 @@ export class HaState {
     // While disconnected nothing goes out; the connect handler publishes the value of that moment.
     if (!this.client.connected) return;
     entry.sent = payload;
-    this.client.publish(entry.topic, payload, { qos: 0, retain: true });
+    this.client.publish(entry.topic, payload, { qos: 1, retain: true });
   }
 }

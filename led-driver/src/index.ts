@@ -33,8 +33,9 @@ export {
   type SysfsOptions,
 } from './backends/sysfs.js';
 export { DriverMetrics } from './driver-metrics.js';
-export { GatewayPresence } from './gateway-presence.js';
+export { GatewayPresence, type OccupancyChange } from './gateway-presence.js';
 export { discoveryMessages, HaDiscovery, nodeId } from './ha-discovery.js';
+export { LatestValueInput } from './latest-value-input.js';
 export { type LedDriverOptions, type RunningLedDriver, SUMMARY_INTERVAL_MS, startLedDriver } from './led-driver.js';
 export { LedOutput } from './led-output.js';
 export { clampDuty, dutyFromGravity, roundDuty, sameDuty } from './led-rule.js';

@@ -2,6 +2,8 @@
  * The gravity vector and the three wire formats it arrives in. Units are the seed's: each component of the
  * sensor's gravity vector divided by the vector's length, times 100, so a phone lying flat reads `0 0 100`.
  */
+import { type Generation, generationFields, readGeneration } from './messages.js';
+
 export interface Gravity {
   readonly x: number;
   readonly y: number;
@@ -22,6 +24,7 @@ export type ParseFailure =
   | 'bad-json'
   | 'bad-shape'
   | 'bad-seq'
+  | 'bad-generation'
   | 'bad-binary-length';
 
 /**
@@ -124,13 +127,35 @@ export function encodeGravityBinary(x: number, y: number, z: number): Uint8Array
   return bytes;
 }
 
-/** An MQTT payload on the gravity topic: text in either format, as UTF-8. */
-export function parseGravityPayload(payload: Uint8Array): ParseResult<Gravity> {
-  if (payload.byteLength > MAX_TEXT_LENGTH) return fail('too-large', `payload over ${MAX_TEXT_LENGTH} bytes`);
-  return parseGravityText(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+/**
+ * A value on the MQTT gravity topic: the vector, and the generation the gateway stamped on it (see Generation in
+ * messages.ts). Values injected by hand have none and are applied as they come.
+ */
+export interface GravityMessage extends Gravity {
+  readonly generation?: Generation;
 }
 
-/** The JSON the gateway publishes on the gravity topic. */
-export function encodeGravityJson(g: Gravity): string {
-  return g.seq === undefined ? `{"x":${g.x},"y":${g.y},"z":${g.z}}` : `{"x":${g.x},"y":${g.y},"z":${g.z},"seq":${g.seq}}`;
+/** An MQTT payload on the gravity topic: text in either format, as UTF-8; JSON may carry the gateway's generation. */
+export function parseGravityPayload(payload: Uint8Array): ParseResult<GravityMessage> {
+  if (payload.byteLength > MAX_TEXT_LENGTH) return fail('too-large', `payload over ${MAX_TEXT_LENGTH} bytes`);
+  const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  const trimmed = text.trimStart();
+  if (!trimmed.startsWith('{')) return parseGravityText(text);
+  let data: unknown;
+  try {
+    data = JSON.parse(trimmed);
+  } catch {
+    return fail('bad-json', 'not valid JSON');
+  }
+  const result = gravityFromObject(data);
+  if (!result.ok) return result;
+  const generation = readGeneration(data as Record<string, unknown>);
+  if (generation === null) return fail('bad-generation', 'run and gen must come together: a name and a whole number >= 0');
+  return generation === undefined ? result : { ok: true, value: { ...result.value, generation } };
+}
+
+/** The JSON the gateway publishes on the gravity topic, with its generation. */
+export function encodeGravityJson(g: Gravity, generation?: Generation): string {
+  const seq = g.seq === undefined ? '' : `,"seq":${g.seq}`;
+  return `{"x":${g.x},"y":${g.y},"z":${g.z}${seq}${generationFields(generation)}}`;
 }

@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './gravity.js';
 export * from './health-http.js';
 export * from './host-names.js';
+export * from './latest-value-publisher.js';
 export * from './latest-value-throttle.js';
 export * from './logger.js';
 export * from './messages.js';

@@ -2,7 +2,7 @@
  * The messages the services exchange on MQTT (besides gravity, gravity.ts), each written and read here only:
  * - the LED state: what the led-driver applied, published retained on `leds/state` and forwarded by the gateway to
  *   every client as `{"type":"state",...}`. It always tells the truth, including why the LEDs are dark;
- * - the gateway's occupancy, retained on `gateway/clients`;
+ * - the gateway's occupancy, retained on `gateway/clients`, stamped with the gateway's generation (below);
  * - the services' status, retained on `gateway/status` and `led-driver/status`, with a last will.
  */
 import { OFFLINE, ONLINE } from './topics.js';
@@ -65,24 +65,78 @@ export function decodeLedState(payload: Uint8Array | string): LedState | undefin
   };
 }
 
+/**
+ * The gateway's generation: which gateway run sent a message (`run`, random, new at every start) and how many times
+ * its occupancy had changed by then (`gen`). The gateway stamps it on the occupancy and on every gravity value it
+ * publishes, so the led-driver can order the two topics itself: MQTT orders messages only within one topic (MQTT
+ * 3.1.1 section 4.6, MQTT 5.0 section 4.6), and Aedes does deliver a QoS 1 occupancy after a QoS 0 gravity value
+ * published just after it (moscajs/aedes#994). A message of an older generation than one already acted on is history:
+ * a phone that has gone, or an occupancy since replaced. Messages of different runs are not comparable (a restarted
+ * gateway starts again at 1, and a clock is no help on a Pi without one): the newer arrival wins, as without stamps.
+ */
+export interface Generation {
+  readonly run: string;
+  readonly gen: number;
+}
+
+/** Longest `run` accepted; the gateway's are 8 hex digits. */
+const MAX_RUN_LENGTH = 32;
+
+/** True when `candidate` is of the same gateway run as `current` and older: superseded, to be ignored. */
+export function olderGeneration(candidate: Generation, current: Generation | undefined): boolean {
+  return current !== undefined && candidate.run === current.run && candidate.gen < current.gen;
+}
+
+/** The generation's JSON fields, `,"run":"..","gen":n`, to append inside an object; empty without one. */
+export function generationFields(generation: Generation | undefined): string {
+  return generation === undefined ? '' : `,"run":"${generation.run}","gen":${generation.gen}`;
+}
+
+/**
+ * The generation of a parsed message: undefined when it has none (a value injected by hand), null when the fields
+ * are there but malformed (a payload to refuse, rather than one to apply out of order).
+ */
+export function readGeneration(data: Record<string, unknown>): Generation | undefined | null {
+  const { run, gen } = data;
+  if (run === undefined && gen === undefined) return undefined;
+  const validRun = typeof run === 'string' && run.length > 0 && run.length <= MAX_RUN_LENGTH && /^[\w-]+$/.test(run);
+  const validGen = typeof gen === 'number' && Number.isSafeInteger(gen) && gen >= 0;
+  return validRun && validGen ? { run, gen } : null;
+}
+
 /** The gateway's retained occupancy message on `gateway/clients`. */
 export interface GatewayClients {
   readonly clients: number;
   readonly maxClients: number;
+  /** The generation this occupancy starts; absent from messages of older gateways and hand-made ones. */
+  readonly generation?: Generation;
 }
 
 export function encodeGatewayClients(occupancy: GatewayClients): string {
-  return JSON.stringify({ clients: occupancy.clients, maxClients: occupancy.maxClients });
+  return `{"clients":${occupancy.clients},"maxClients":${occupancy.maxClients}${generationFields(occupancy.generation)}}`;
 }
 
-/** The number of controllers in an occupancy message (all the led-driver needs of it), or undefined for anything else. */
-export function decodeGatewayClients(payload: Uint8Array): number | undefined {
+/** What the led-driver needs of an occupancy message: the number of controllers and its generation. */
+export interface Occupancy {
+  readonly clients: number;
+  readonly generation?: Generation;
+}
+
+/** Reads an occupancy message; undefined for anything that is not one (a malformed generation included). */
+export function decodeGatewayClients(payload: Uint8Array): Occupancy | undefined {
+  let data: unknown;
   try {
-    const { clients } = JSON.parse(Buffer.from(payload).toString('utf8')) as { clients?: unknown };
-    return typeof clients === 'number' && Number.isSafeInteger(clients) && clients >= 0 ? clients : undefined;
+    data = JSON.parse(Buffer.from(payload).toString('utf8'));
   } catch {
     return undefined;
   }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const record = data as Record<string, unknown>;
+  const { clients } = record;
+  if (!(typeof clients === 'number' && Number.isSafeInteger(clients) && clients >= 0)) return undefined;
+  const generation = readGeneration(record);
+  if (generation === null) return undefined;
+  return generation === undefined ? { clients } : { clients, generation };
 }
 
 /** A status payload: true for `online`, false for `offline`, undefined for anything else. */

@@ -33,10 +33,12 @@ export interface ServiceConnectionOptions {
   /** Keepalive in seconds; short, so a dead broker is noticed quickly. */
   readonly keepalive?: number;
   /**
-   * Topics subscribed on every connect, before `online` is announced: for a service whose `online` means
-   * "ready to receive" (the led-driver), so that nobody acts on it while the subscriptions are still missing.
+   * Topics subscribed on every connect, each with its QoS, before `online` is announced: for a service whose `online`
+   * means "ready to receive" (the led-driver), so that nobody acts on it while the subscriptions are still missing.
+   * QoS 1 for what must not be lost (a broker may drop QoS 0 toward a busy subscriber), QoS 0 for a stream whose
+   * next value supersedes the last.
    */
-  readonly subscriptions?: readonly string[];
+  readonly subscriptions?: Readonly<Record<string, 0 | 1>>;
 }
 
 export const RECONNECT_MIN_MS = 250;
@@ -73,8 +75,9 @@ export function connectService(options: ServiceConnectionOptions): MqttClient {
     noDelay(client);
     delay = RECONNECT_MIN_MS;
     const announce = () => client.publish(options.statusTopic, ONLINE, { qos: 1, retain: true });
-    if (!options.subscriptions?.length) return announce();
-    client.subscribe([...options.subscriptions], { qos: 0 }, (error) => {
+    const subscriptions = Object.entries(options.subscriptions ?? {});
+    if (subscriptions.length === 0) return announce();
+    client.subscribe(Object.fromEntries(subscriptions.map(([topic, qos]) => [topic, { qos }])), (error) => {
       if (error) client.emit('error', new Error(`could not subscribe: ${error.message}`, { cause: error }));
       announce();
     });

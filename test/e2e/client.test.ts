@@ -4,49 +4,20 @@
  * with the generated certificate pinned, and every failure ends with a non-zero exit and one line saying why.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { runCli } from '../helpers/cli.js';
 import { operatorClient, WsClient } from '../helpers/clients.js';
 import { type StateMessage, StateWatcher } from '../helpers/leds.js';
 import { freePort } from '../helpers/ports.js';
 import { ROOT, TestSystem } from '../helpers/system.js';
 import { waitFor } from '../helpers/wait.js';
 
-interface ClientRun {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-  frames: () => { type: string; [key: string]: unknown }[];
-}
-
-function client(args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): ClientRun {
-  const child = spawn(process.execPath, [join(ROOT, 'client/dist/main.js'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exit,
-    frames: () =>
-      out
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line)),
-  };
-}
+const client = runCli;
 
 describe('command-line client', () => {
   let system: TestSystem;

@@ -1,23 +1,29 @@
 /**
  * The phone page and the live view in real headless Chromium against the real system: synthetic `devicemotion`
  * events drive the LEDs (checked on MQTT and on the page), the token flow, the in-use message, reconnection, and
- * the page served under a LAN host name over https (a secure context) and over plain http (the https guidance).
+ * the page served under a LAN host name over https (a secure context) and over plain http (the https guidance); the
+ * measured figures on both pages and in /metrics, Set level and the sensitivity, and Record with its download replayed
+ * by the command-line client to the same LED states.
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { readRecording } from '@gravity-led/client';
 import { CERTIFICATE_FILE } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { launchChromium, setMotion } from '../helpers/browser.js';
-import { operatorClient, WsClient } from '../helpers/clients.js';
-import { StateWatcher } from '../helpers/leds.js';
+import { launchChromium, setMotion, turnedRight } from '../helpers/browser.js';
+import { runCli } from '../helpers/cli.js';
+import { collect, operatorClient, WsClient } from '../helpers/clients.js';
+import { type StateMessage, StateWatcher } from '../helpers/leds.js';
+import { checkHistogram, scrape } from '../helpers/metrics.js';
+import { assertReplayed, coalescedInputs } from '../helpers/replay.js';
 import { ROOT, TestSystem } from '../helpers/system.js';
 import { servedCertificate } from '../helpers/tls.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const G = 9.80665;
 /** Turned clockwise by asin(0.8) = 53.1°: right edge down, so the seed's y is +80 (green 80 %). */
@@ -26,6 +32,8 @@ const TILT_RIGHT_80 = { x: -0.8 * G, y: 0.6 * G, z: 0 };
 const TILT_LEFT_60 = { x: 3, y: 4, z: 0 };
 /** README's picture is refreshed only on request (UPDATE_SCREENSHOTS=1): a test run must not change the work tree. */
 const SCREENSHOT = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs/phone.png') : join(tmpdir(), `gravity-led-phone-${process.pid}.png`);
+/** A phone held turned right by about 53° (80 % green), wobbling ±4° as a hand does: the LEDs change with every frame. */
+const HAND_AT_80 = { degrees: 53.13, amplitude: 4 };
 
 /** What the element shows (textContent: the page puts no hidden text in these). */
 async function text(locator: Locator): Promise<string> {
@@ -126,7 +134,7 @@ describe('phone page and live view in Chromium', () => {
     await page.context().close();
   });
 
-  it('Start, then devicemotion events: the LEDs follow over MQTT and on the page; screenshot for the README', async () => {
+  it('Start, then devicemotion events: the LEDs follow over MQTT and on the page, all of it on screen', async () => {
     const page = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
     await statusIs(page, 'ready');
     assert.equal(await page.evaluate(() => window.isSecureContext), true, 'loopback is a secure context');
@@ -143,7 +151,7 @@ describe('phone page and live view in Chromium', () => {
     assert.equal((await ledDuty(page, 'left')).opacity, 0);
     assert.equal(await text(page.locator('#gy')), '80.0');
 
-    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: join(tmpdir(), `gravity-led-phone-steady-${process.pid}.png`) });
     for (const id of ['#status', '#led-left', '#led-right', '#start', '#tilt']) {
       assert.equal(await page.locator(id).isVisible(), true, `${id} visible`);
       const box = await page.locator(id).boundingBox();
@@ -177,6 +185,228 @@ describe('phone page and live view in Chromium', () => {
     await waitLed(page, 'right', 0);
     await setMotion(page, null);
     await page.context().close();
+  });
+
+  /** The figure's value and the small line under it. */
+  async function figure(page: Page, id: string): Promise<{ value: string; detail: string }> {
+    return { value: await text(page.locator(`#${id} output`)), detail: await text(page.locator(`#${id} small`)) };
+  }
+  const perSecond = (value: string) => Number(/^(\d+\.\d)\/s$/.exec(value)?.[1] ?? Number.NaN);
+  const ms = (value: string) => Number(/^(\d+(?:\.\d)?) ms$/.exec(value.replace(/^worst /, ''))?.[1] ?? Number.NaN);
+
+  it('shows what it measured: frames sent and received, LED changes, the round trip; the live view and /metrics the same; screenshot for the README', async () => {
+    const view = await openPage(`${httpBase()}/view#token=${encodeURIComponent(token())}`);
+    await statusIs(view, 'ready', /Watching/);
+    const page = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready');
+    const metrics0 = await scrape(`${httpBase()}/metrics`);
+    const count = (s: typeof metrics0, name: string) => (s.types.has(name) ? s.count(`${name}_count`) : 0);
+    await page.locator('#start').click();
+    await statusIs(page, 'ready', /Controlling/);
+    await setMotion(page, turnedRight(HAND_AT_80.degrees), HAND_AT_80);
+
+    // The phone page: its own frames and round trips on its own clock, the gateway's count from its stats frames.
+    await waitFor(
+      'the figures on the phone',
+      async () => {
+        const f = { sent: await figure(page, 'fig-sent'), received: await figure(page, 'fig-received') };
+        return perSecond(f.sent.value) > 5 && perSecond(f.received.value) > 5 && ms((await figure(page, 'fig-latency')).value) > 0;
+      },
+      15_000,
+    );
+    // The gateway's window also holds the tail of the test before: wait until it holds this page's frames only.
+    await waitFor(
+      "the gateway's window filled",
+      async () => {
+        const [s, r] = [perSecond((await figure(page, 'fig-sent')).value), perSecond((await figure(page, 'fig-received')).value)];
+        return Math.abs(s - r) <= 0.1 * s;
+      },
+      15_000,
+    );
+    const sent = await figure(page, 'fig-sent');
+    assert.equal(sent.detail, 'asked 30');
+    assert.ok(perSecond(sent.value) > 0 && perSecond(sent.value) <= 32, `sent ${sent.value}: never more than asked`);
+    assert.equal((await figure(page, 'fig-received')).detail, 'at gateway');
+    assert.ok(perSecond((await figure(page, 'fig-leds')).value) > 0);
+    const latency = await figure(page, 'fig-latency');
+    assert.ok(ms(latency.value) > 0 && ms(latency.value) <= ms(latency.detail), `p50 ${latency.value}, ${latency.detail}`);
+    await page.screenshot({ path: SCREENSHOT });
+    for (const id of ['#status', '#led-left', '#led-right', '#fig-sent', '#fig-received', '#fig-leds', '#fig-latency', '#start', '#tilt']) {
+      const box = await page.locator(id).boundingBox();
+      assert.ok(box && box.width > 0 && box.y >= 0 && box.y + box.height <= 780, `${id} on screen: ${JSON.stringify(box)}`);
+    }
+
+    // The live view: the gateway's figures, its two measured legs and their sum.
+    await waitFor(
+      "the gateway's figures on the live view",
+      async () =>
+        perSecond((await figure(view, 'fig-received')).value) > 5 &&
+        ms((await figure(view, 'fig-round-trip')).value) > 0 &&
+        ms((await figure(view, 'fig-link')).value) > 0,
+      15_000,
+    );
+    const roundTrip = await figure(view, 'fig-round-trip');
+    assert.ok(ms(roundTrip.value) <= ms(roundTrip.detail));
+    assert.ok(perSecond((await figure(view, 'fig-leds')).value) > 0);
+    assert.ok(ms((await figure(view, 'fig-total')).value) > 0);
+
+    // Prometheus has the same measurements, one observation each.
+    const metrics1 = await scrape(`${httpBase()}/metrics`);
+    checkHistogram(metrics1, 'gravity_led_gateway_led_round_trip_seconds');
+    checkHistogram(metrics1, 'gravity_led_gateway_link_round_trip_seconds');
+    assert.ok(
+      count(metrics1, 'gravity_led_gateway_led_round_trip_seconds') > count(metrics0, 'gravity_led_gateway_led_round_trip_seconds'),
+    );
+    assert.ok(
+      count(metrics1, 'gravity_led_gateway_link_round_trip_seconds') > count(metrics0, 'gravity_led_gateway_link_round_trip_seconds'),
+    );
+
+    // Measured, not claimed: hold the led-driver still for 400 ms and both round trips say so.
+    const driver = system.service('led-driver').child;
+    driver.kill('SIGSTOP');
+    await sleep(400);
+    driver.kill('SIGCONT');
+    await waitFor(
+      'a worst round trip of the stall on the phone',
+      async () => ms((await figure(page, 'fig-latency')).detail) >= 300,
+      10_000,
+    );
+    await waitFor('and at the gateway', async () => ms((await figure(view, 'fig-round-trip')).detail) >= 300, 10_000);
+
+    // The sensor goes quiet: the page sends nothing, and says 0 a second, not the 30 it asked for.
+    await setMotion(page, null);
+    await waitFor('nothing sent', async () => (await figure(page, 'fig-sent')).value === '0.0/s', 15_000);
+    await waitFor('nothing received', async () => (await figure(view, 'fig-received')).value === '0.0/s', 15_000);
+    await page.locator('#start').click();
+    await leds.until('off after Stop', (s) => s.left === 0 && s.right === 0, 10_000);
+  });
+
+  it('Set level makes the held attitude both LEDs off, and the sensitivity the tilt for 100 %; kept per phone', async () => {
+    const gravity = collect(mqtt, 'gravity-led/gravity');
+    const page = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready');
+    const fullScale = async (degrees: number) => {
+      await page.locator('#full-scale').evaluate((el: HTMLInputElement, d) => {
+        el.value = String(d);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      }, degrees);
+    };
+    await fullScale(45);
+    assert.equal(await text(page.locator('#full-scale-value')), '45°');
+    await page.locator('#start').click();
+    await statusIs(page, 'ready', /Controlling/);
+
+    // Held turned 20° right: with full brightness at 45°, that is sin 20° / sin 45° = 48.37 %.
+    await setMotion(page, turnedRight(20));
+    await leds.until('right = 48.37 at 20° of 45°', (s) => s.right === 48.37 && s.left === 0, 10_000);
+    await page.locator('#set-level').click();
+    await leds.until('both off where the phone is held', (s) => s.right === 0 && s.left === 0 && s.reason === 'gravity', 10_000);
+    assert.match(await text(page.locator('#level-note')), /Level set for portrait/);
+    // A further 45° either way is full brightness; 30° is sin 30° / sin 45°.
+    await setMotion(page, turnedRight(65));
+    await leds.until('right = 100 at 45° past level', (s) => s.right === 100 && s.left === 0, 10_000);
+    await setMotion(page, turnedRight(-25));
+    await leds.until('left = 100 at 45° the other way', (s) => s.left === 100 && s.right === 0, 10_000);
+    await setMotion(page, turnedRight(50));
+    await leds.until('right = 70.71 at 30° past level', (s) => s.right === 70.71, 10_000);
+    // On the wire, the seed's frame: a gravity vector of length 100 whose y is the duty. On MQTT the gateway adds only
+    // its generation (run, gen: the order of occupancy and gravity, docs/safety.md).
+    const { run, gen, ...frame } = JSON.parse(gravity.messages.at(-1) ?? '{}');
+    assert.equal(typeof run, 'string');
+    assert.equal(typeof gen, 'number');
+    assert.deepEqual(Object.keys(frame).sort(), ['seq', 'x', 'y', 'z']);
+    assert.equal(frame.y, 70.71);
+    assert.ok(Math.abs(Math.hypot(frame.x, frame.y, frame.z) - 100) < 0.02, JSON.stringify(frame));
+
+    // Kept by this phone: after a reload the same level and sensitivity (without the level 50° would be 100 %).
+    await setMotion(page, null);
+    await page.reload();
+    await statusIs(page, 'ready');
+    assert.equal(await text(page.locator('#full-scale-value')), '45°');
+    await page.locator('#start').click();
+    await statusIs(page, 'ready', /Controlling/);
+    await setMotion(page, turnedRight(35));
+    await leds.until('right = 36.6 at 15° past the kept level', (s) => s.right === 36.6, 10_000);
+    await setMotion(page, turnedRight(50));
+    await leds.until('right = 70.71 again', (s) => s.right === 70.71, 10_000);
+    // Reset level: back to upright, the sensitivity stays.
+    await page.locator('#reset-level').click();
+    await setMotion(page, turnedRight(20));
+    await leds.until('right = 48.37 again without the level', (s) => s.right === 48.37, 10_000);
+    await setMotion(page, null);
+    await page.locator('#start').click();
+    await leds.until('off after Stop', (s) => s.left === 0 && s.right === 0, 10_000);
+
+    // Another phone (its own storage) has the seed's rule.
+    const other = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(other, 'ready');
+    assert.equal(await text(other.locator('#full-scale-value')), '90° (the seed)');
+    await other.locator('#start').click();
+    await statusIs(other, 'ready', /Controlling/);
+    await setMotion(other, turnedRight(20));
+    await leds.until('right = 34.2, the seed rule', (s) => s.right === 34.2, 10_000);
+    await setMotion(other, null);
+    await other.locator('#start').click();
+    await leds.until('off after Stop', (s) => s.left === 0 && s.right === 0, 10_000);
+  });
+
+  it('Record offers the frames the page sent as a download, which the client replays to the same LED states', async () => {
+    const page = await openPage(`${httpBase()}/#token=${encodeURIComponent(token())}`);
+    await statusIs(page, 'ready');
+    await page.locator('#start').click();
+    await statusIs(page, 'ready', /Controlling/);
+    await leds.until('the LEDs dark before the recording', (s) => s.left === 0 && s.right === 0, 10_000);
+    await page.locator('#record').click();
+    assert.equal(await text(page.locator('#record')), 'Stop recording');
+    const from = leds.states.length;
+    await setMotion(page, turnedRight(HAND_AT_80.degrees), HAND_AT_80);
+    await waitFor(
+      'two seconds of frames',
+      async () => /Recording: \d{2,} frames, [2-9]\.\d s/.test(await text(page.locator('#record-note'))),
+      15_000,
+    );
+    await setMotion(page, null);
+    await sleep(200);
+    await page.locator('#record').click();
+    const link = page.locator('#download');
+    await waitFor('the download link', () => link.isVisible(), 5000);
+    assert.match(await text(link), /^Download recording \(\d+ frames, \d+\.\d s\)$/);
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    assert.match(download.suggestedFilename(), /^gravity-led-\d{8}-\d{6}\.jsonl$/);
+    const file = join(tmpdir(), `gravity-led-page-recording-${process.pid}.jsonl`);
+    await download.saveAs(file);
+    await page.locator('#start').click();
+    await leds.until('off after Stop', (s) => s.left === 0 && s.right === 0, 10_000);
+
+    try {
+      const recording = readRecording(file);
+      assert.equal(recording.header.source, 'phone-page');
+      assert.equal(recording.header.sendHz, 30);
+      const seqs = recording.frames.map((f) => f.seq as number);
+      assert.ok(seqs.length >= 20, `${seqs.length} frames`);
+      assert.ok(
+        seqs.every((seq, i) => i === 0 || seq === (seqs[i - 1] as number) + 1),
+        'every frame sent, in order',
+      );
+      const recorded = (s: StateMessage) => s.reason === 'gravity' && typeof s.seq === 'number' && seqs.includes(s.seq);
+      const original = leds.states.slice(from).filter(recorded);
+      assert.ok(original.length >= 20, `${original.length} states while recording`);
+
+      // The client replays the page's file through the gateway: the same LED states, in the same order.
+      const mark = leds.states.length;
+      const coalesced = await coalescedInputs(system.ports.driverMetrics);
+      const replay = runCli(['--url', system.gatewayUrl, '--json', '--replay', file], { PATH: process.env.PATH, DATA_DIR: system.dataDir });
+      assert.equal(await replay.exit, 0, replay.stderr());
+      await leds.until('off after the replay', (s) => s.left === 0 && s.right === 0, 10_000);
+      const duty = (s: StateMessage) => ({ left: s.left, right: s.right, seq: s.seq });
+      assertReplayed(
+        leds.states.slice(mark).filter(recorded).map(duty),
+        recording.frames,
+        (await coalescedInputs(system.ports.driverMetrics)) - coalesced,
+      );
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   it('the slider drives the LEDs where there is no motion sensor', async () => {

@@ -133,4 +133,48 @@ describe('metrics', () => {
     assert.equal(d1.count('gravity_led_driver_manual_commands_total') - d0.count('gravity_led_driver_manual_commands_total'), 1);
     assert.equal(d1.value('gravity_led_led_duty_percent', { led: 'left' }), 5);
   });
+
+  it('the round trips: one observation per frame whose seq came back, the link pinged each second; the same in the stats frames', async () => {
+    const histogram = (s: Scrape, name: string) => (s.types.has(name) ? s.count(`${name}_count`) : 0);
+    const ROUND_TRIP = 'gravity_led_gateway_led_round_trip_seconds';
+    const LINK = 'gravity_led_gateway_link_round_trip_seconds';
+    const g0 = await scrape(`${gatewayUrl}/metrics`);
+    const viewer = await WsClient.controller(system, '&role=viewer');
+    const controller = await WsClient.controller(system);
+    // Each frame waits for its state: every one changes the LEDs, so every seq comes back once.
+    for (let i = 1; i <= 12; i++) {
+      controller.send(JSON.stringify({ x: 0, y: 10 + i, z: 99, seq: 500 + i }));
+      await leds.until(`right = ${10 + i}`, (s) => s.right === 10 + i && s.seq === 500 + i);
+    }
+    // Without seq nothing can be matched: a state, no round trip.
+    controller.send('0 40 91.6');
+    await leds.until('right = 40', (s) => s.right === 40);
+    // The same seq again with an unchanged duty: no state, so no round trip either.
+    controller.send(JSON.stringify({ x: 0, y: 40, z: 91.6, seq: 600 }));
+    const stats = await viewer.next('stats', (f) => (f.roundTrip as { samples: number } | null)?.samples === 12, 10_000);
+    assert.equal(stats.window, 5);
+    assert.ok(Number(stats.received) > 0 && Number(stats.ledUpdates) > 0, JSON.stringify(stats));
+    const roundTrip = stats.roundTrip as { p50: number; max: number; samples: number };
+    assert.ok(roundTrip.p50 > 0 && roundTrip.p50 <= roundTrip.max, JSON.stringify(roundTrip));
+    await controller.next('stats', (f) => f.link !== null, 10_000);
+    const g1 = await scrape(`${gatewayUrl}/metrics`);
+    assert.equal(histogram(g1, ROUND_TRIP) - histogram(g0, ROUND_TRIP), 12);
+    assert.ok(histogram(g1, LINK) - histogram(g0, LINK) >= 1, 'the controller answered a ping');
+    checkHistogram(g1, ROUND_TRIP);
+
+    // The controller leaves: the figures go on until the window is quiet, then one quiet frame, then silence.
+    controller.close();
+    await controller.closed();
+    const quiet = await viewer.next(
+      'stats',
+      (f) => f.received === 0 && f.ledUpdates === 0 && f.roundTrip === null && f.link === null,
+      15_000,
+    );
+    assert.equal(quiet.type, 'stats');
+    const count = viewer.frames.filter((f) => f.type === 'stats').length;
+    await sleep(2500);
+    assert.equal(viewer.frames.filter((f) => f.type === 'stats').length, count, 'no figures while nothing happens');
+    viewer.close();
+    await viewer.closed();
+  });
 });

@@ -25,23 +25,50 @@ export interface Motion {
   z: number;
 }
 
-/** Starts (or retargets) the page's fake sensor; `null` stops it, as a sensor that went quiet. */
-export async function setMotion(page: Page, motion: Motion | null): Promise<void> {
-  await page.evaluate((m) => {
-    const w = window as unknown as { fakeSensor?: { timer: number; motion: Motion } };
-    if (m === null) {
-      if (w.fakeSensor) clearInterval(w.fakeSensor.timer);
-      w.fakeSensor = undefined;
-      return;
-    }
-    if (w.fakeSensor) {
-      w.fakeSensor.motion = m;
-      return;
-    }
-    const sensor = { timer: 0, motion: m };
-    sensor.timer = window.setInterval(() => {
-      window.dispatchEvent(new DeviceMotionEvent('devicemotion', { accelerationIncludingGravity: sensor.motion, interval: 16 }));
-    }, 16);
-    w.fakeSensor = sensor;
-  }, motion);
+/**
+ * Starts (or retargets) the page's fake sensor; `null` stops it, as a sensor that went quiet. With `wobble`, the
+ * reading moves as a hand holding the phone does: turned about the screen's normal (portrait, right edge down for
+ * positive degrees) by `wobble.degrees`, give or take `wobble.amplitude` degrees once a second, so that the LEDs
+ * change with every frame as they do with a real hand.
+ */
+export async function setMotion(page: Page, motion: Motion | null, wobble?: { degrees: number; amplitude: number }): Promise<void> {
+  await page.evaluate(
+    ([m, hand]) => {
+      interface Sensor {
+        timer: number;
+        motion: Motion;
+        hand: { degrees: number; amplitude: number } | undefined;
+      }
+      const w = window as unknown as { fakeSensor?: Sensor };
+      if (m === null) {
+        if (w.fakeSensor) clearInterval(w.fakeSensor.timer);
+        w.fakeSensor = undefined;
+        return;
+      }
+      if (w.fakeSensor) {
+        w.fakeSensor.motion = m;
+        w.fakeSensor.hand = hand;
+        return;
+      }
+      const sensor: Sensor = { timer: 0, motion: m, hand };
+      const start = performance.now();
+      sensor.timer = window.setInterval(() => {
+        let reading = sensor.motion;
+        if (sensor.hand) {
+          const t = (performance.now() - start) / 1000;
+          const a = ((sensor.hand.degrees + sensor.hand.amplitude * Math.sin(2 * Math.PI * t)) * Math.PI) / 180;
+          reading = { x: -9.80665 * Math.sin(a), y: 9.80665 * Math.cos(a), z: 0 };
+        }
+        window.dispatchEvent(new DeviceMotionEvent('devicemotion', { accelerationIncludingGravity: reading, interval: 16 }));
+      }, 16);
+      w.fakeSensor = sensor;
+    },
+    [motion, wobble] as const,
+  );
+}
+
+/** The reading of a phone upright in portrait, turned right (right edge down) by `degrees`; negative turns left. */
+export function turnedRight(degrees: number): Motion {
+  const a = (degrees * Math.PI) / 180;
+  return { x: -9.80665 * Math.sin(a), y: 9.80665 * Math.cos(a), z: 0 };
 }

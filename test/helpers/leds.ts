@@ -38,4 +38,9 @@ export class StateWatcher {
       timeoutMs,
     );
   }
+
+  /** Waits until a state received since index `from` satisfies `match`, even if later ones have replaced it. */
+  seen(what: string, match: (s: StateMessage) => boolean, from = 0, timeoutMs = 5000): Promise<StateMessage> {
+    return waitFor(what, () => this.states.slice(from).find(match), timeoutMs);
+  }
 }

@@ -42,7 +42,10 @@ describe('a slow client', () => {
     await new Promise((resolve) => http.close(resolve));
   });
 
-  it('gets at most about MAX_BUFFERED_BYTES queued, then the newest state once it reads again', async () => {
+  /** A connected client that has stopped reading, and the server side's session of it. */
+  async function stalledClient() {
+    // One place (maxClients 1): the previous test's client must have gone.
+    await waitFor('the place free', () => door.controllerCount === 0, 10_000);
     const client = WsClient.connect(url);
     await client.opened;
     await client.next('hello');
@@ -51,26 +54,51 @@ describe('a slow client', () => {
     // The client stops reading: the kernel's buffers fill, then whatever the gateway keeps sending waits in memory.
     const raw = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     raw.pause();
+    return { client, session, raw };
+  }
 
-    const padding = 'x'.repeat(400);
+  /** Offers `count` times what `offer` sends, and checks that the server side kept at most about MAX_BUFFERED_BYTES waiting. */
+  async function offerWhileStalled(session: { socket: { bufferedAmount: number } }, count: number, offer: (i: number) => void) {
     let highest = 0;
-    const total = 100_000;
-    for (let i = 1; i <= total; i++) {
-      door.broadcastState({ left: 0, right: i % 100, reason: 'gravity', seq: i, ts: Date.now(), note: padding } as LedState);
+    for (let i = 1; i <= count; i++) {
+      offer(i);
       if (i % 1000 === 0) {
         highest = Math.max(highest, session.socket.bufferedAmount);
         // Let the socket move what it can to the kernel, as it would between MQTT messages.
         await sleep(1);
       }
     }
-    // 100,000 frames of ~500 bytes is ~50 MB offered; the kernel takes a few MB, the gateway holds back the rest.
     assert.ok(highest > 0, 'the client never fell behind: the test did not test anything');
     assert.ok(highest <= MAX_BUFFERED_BYTES + 1024, `bufferedAmount reached ${highest} bytes`);
+  }
+
+  it('gets at most about MAX_BUFFERED_BYTES queued, then the newest state once it reads again', async () => {
+    const { client, session, raw } = await stalledClient();
+
+    const padding = 'x'.repeat(400);
+    const total = 100_000;
+    // 100,000 frames of ~500 bytes is ~50 MB offered; the kernel takes a few MB, the gateway holds back the rest.
+    await offerWhileStalled(session, total, (i) =>
+      door.broadcastState({ left: 0, right: i % 100, reason: 'gravity', seq: i, ts: Date.now(), note: padding } as LedState),
+    );
 
     raw.resume();
     await waitFor('the newest state', () => client.frames.at(-1)?.seq === total, 30_000);
     const received = client.frames.filter((f) => f.type === 'state').length;
     assert.ok(received < total, `all ${received} frames were queued for the slow client`);
+    client.close();
+  });
+
+  it('the live figures and the link pings queue no more for a client that never reads', async () => {
+    const { client, session, raw } = await stalledClient();
+    const spread = { p50: 1.5, max: 9.9, samples: 150 };
+    await offerWhileStalled(session, 100_000, (i) => {
+      door.broadcastStats({ type: 'stats', window: 5, received: i, ledUpdates: 30, roundTrip: spread, link: spread });
+      door.probeLinks(() => {});
+    });
+    raw.resume();
+    await waitFor('the stats it was sent', () => client.frames.some((f) => f.type === 'stats'), 30_000);
+    assert.ok(client.frames.filter((f) => f.type === 'stats').length < 100_000, 'every stats frame was queued');
     client.close();
   });
 });

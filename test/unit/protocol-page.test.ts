@@ -18,7 +18,7 @@ interface PageLink {
 }
 const link: PageLink = await import(new URL('gateway/public/link.js', `file://${ROOT}`).href);
 const secureLink: { DEFAULT_HTTPS_PORT: number } = await import(new URL('gateway/public/secure-link.js', `file://${ROOT}`).href);
-const PAGE_SCRIPTS = ['link.js', 'display.js', 'phone.js', 'view.js'];
+const PAGE_SCRIPTS = ['link.js', 'display.js', 'phone.js', 'view.js', 'measured.js', 'level.js', 'recording.js'];
 const source = (name: string) => readFileSync(join(ROOT, 'gateway/public', name), 'utf8');
 
 describe('the page and gateway/src/protocol.ts agree', () => {

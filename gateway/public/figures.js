@@ -1,0 +1,86 @@
+/**
+ * The arithmetic of the live figures on the pages: events per second, and the spread (median and worst) of
+ * durations, both over the last WINDOW_MS. The gateway counts the same way in gateway/src/rolling-window.ts (the page
+ * is plain JS, served as it is, so it keeps its own copy); test/unit/figures.test.ts feeds both the same events and
+ * checks that they agree. Times are milliseconds on the one monotonic clock of whoever counts (performance.now()),
+ * never a wall clock and never two machines' clocks compared. Memory is fixed whatever the rate.
+ */
+
+/** "The last few seconds" of every figure. */
+export const WINDOW_MS = 5000;
+/** Resolution of the rate: events are counted in slots this long. */
+const SLOT_MS = 100;
+/** At most this many durations are kept per window; past it the oldest go first (a rate of 400 a second for 5 s). */
+const MAX_SAMPLES = 2000;
+
+/** Events per second over the last `windowMs`, from counts in slots of SLOT_MS. */
+export class RateWindow {
+  constructor(windowMs = WINDOW_MS) {
+    this.slots = Math.ceil(windowMs / SLOT_MS);
+    this.counts = new Array(this.slots).fill(0);
+    /** The slot number (time / SLOT_MS) each entry counts; an entry of an older slot is stale. */
+    this.numbers = new Array(this.slots).fill(Number.NEGATIVE_INFINITY);
+    /** When the current run of events began: a stream that started 1 s ago is rated over 1 s, not the whole window. */
+    this.since = undefined;
+    this.last = Number.NEGATIVE_INFINITY;
+  }
+
+  /** One event at `now`. */
+  add(now) {
+    const number = Math.floor(now / SLOT_MS);
+    const i = number % this.slots;
+    if (this.numbers[i] !== number) {
+      this.numbers[i] = number;
+      this.counts[i] = 0;
+    }
+    this.counts[i]++;
+    if (this.since === undefined || now - this.last > this.slots * SLOT_MS) this.since = now;
+    this.last = now;
+  }
+
+  /** Events per second over the window that ends at `now`; 0 when there were none. */
+  perSecond(now) {
+    const current = Math.floor(now / SLOT_MS);
+    const oldest = current - this.slots + 1;
+    let total = 0;
+    for (let i = 0; i < this.slots; i++) {
+      if (this.numbers[i] >= oldest && this.numbers[i] <= current) total += this.counts[i];
+    }
+    if (total === 0 || this.since === undefined) return 0;
+    // The span the counted slots cover, from the start of the oldest one (or of the run, if later) to now.
+    const span = now - Math.max(oldest * SLOT_MS, this.since);
+    return (total * 1000) / Math.max(span, SLOT_MS);
+  }
+}
+
+/** Durations over the last `windowMs`: their median (p50), the worst, and how many there were. */
+export class SpreadWindow {
+  constructor(windowMs = WINDOW_MS) {
+    this.windowMs = windowMs;
+    /** [at, value] pairs, oldest first. */
+    this.samples = [];
+  }
+
+  add(value, now) {
+    this.samples.push([now, value]);
+    if (this.samples.length > MAX_SAMPLES) this.samples.shift();
+  }
+
+  /** @returns {{p50: number, max: number, samples: number} | null} null when the window holds no sample */
+  spread(now) {
+    const from = now - this.windowMs;
+    let drop = 0;
+    while (drop < this.samples.length && this.samples[drop][0] <= from) drop++;
+    if (drop > 0) this.samples.splice(0, drop);
+    if (this.samples.length === 0) return null;
+    const values = this.samples.map((s) => s[1]).sort((a, b) => a - b);
+    // The nearest-rank median: a value that was actually measured, never an average of two.
+    const p50 = values[Math.ceil(values.length / 2) - 1];
+    return { p50, max: values[values.length - 1], samples: values.length };
+  }
+}
+
+/** Milliseconds as the pages show them: whole above 10 ms, one decimal below. */
+export function formatMs(ms) {
+  return ms >= 10 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
+}

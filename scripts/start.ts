@@ -4,8 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { printBanner } from '@gravity-led/gateway';
 import { type Config, ConfigError, errorMessage, loadConfig, loadSecrets, loadTlsCredentials, portAccepts } from '@gravity-led/shared';
-import { printBanner } from './banner.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVICES = ['broker', 'gateway', 'led-driver'] as const;
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     stopAll(1);
     return;
   }
-  await printBanner(config, secrets, tls);
+  await printBanner(config, secrets, tls, { title: 'gravity-led is running.', footer: 'Press Ctrl+C to stop.' });
 }
 
 await main();

@@ -1,20 +1,14 @@
 #!/usr/bin/env node
 // `npm test`: makes sure the Debian tools the tests use are present (installing them when run as root),
-// builds, checks formatting and lint, then runs every test file with Node's test runner.
-import { execFileSync, spawnSync } from 'node:child_process';
+// builds, checks formatting and lint, then runs every test file with Node's test runner; all but test/docker/,
+// which builds and runs the images: `npm run test:docker` (scripts/test-docker.mjs) runs those.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianTools } from './debian-tools.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Debian package -> a program it provides, as the tests call it.
-const TOOLS = {
-  'mosquitto-clients': '/usr/bin/mosquitto_pub',
-  mosquitto: '/usr/sbin/mosquitto',
-  chromium: '/usr/bin/chromium',
-  'docker-compose': '/usr/bin/docker-compose',
-  openssl: '/usr/bin/openssl',
-};
 
 function step(title, command, args) {
   process.stdout.write(`\n== ${title}\n`);
@@ -25,22 +19,7 @@ function step(title, command, args) {
   }
 }
 
-const missing = Object.entries(TOOLS)
-  .filter(([, path]) => !existsSync(path))
-  .map(([pkg]) => pkg);
-if (missing.length > 0) {
-  const line = `apt-get install -y ${missing.join(' ')}`;
-  if (process.getuid?.() !== 0) {
-    process.stderr.write(`npm test needs Debian packages that are not installed. Run:\n  sudo apt-get update && sudo ${line}\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`== installing ${missing.join(', ')}\n`);
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
+ensureDebianTools('npm test');
 
 step('build (tsc -b)', 'npx', ['tsc', '-b']);
 step('format and lint (biome)', 'npx', ['biome', 'ci', '--error-on-warnings', '.']);
@@ -54,7 +33,9 @@ function testFiles(dir) {
   });
 }
 const only = process.argv.slice(2);
+const dockerTests = join(root, 'test/dist/docker');
 const files = testFiles(join(root, 'test/dist'))
+  .filter((f) => !f.startsWith(dockerTests))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 step(`tests (${files.length} files)`, process.execPath, [

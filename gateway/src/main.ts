@@ -51,5 +51,7 @@ await runService('gateway', async (config, log) => {
   }
   reachable = { ...config, GATEWAY_HTTPS_PORT: gateway.httpsPort };
   announce(secrets.gatewayToken);
+  // Its log is JSON lines, no place for a QR code: the `link` command prints the terminal's view on demand.
+  if (runningInContainer()) log.info('the QR code of this link and the MQTT account: docker compose run --rm gateway link');
   return { stop: () => gateway.close() };
 });

@@ -124,6 +124,13 @@ export function clip(text: string | undefined, max = 100): string {
   return value.length > max ? `${value.slice(0, max)}…` : value;
 }
 
+/**
+ * Connections the led-driver's METRICS_PORT keeps at once (Prometheus and the healthcheck need one each); more are
+ * closed on arrival, so that sockets opened from the LAN and never used cannot pile up in the process that drives the
+ * LEDs. Each is cut after 10 s without a whole request, or without a byte.
+ */
+export const HEALTH_MAX_CONNECTIONS = 16;
+
 export interface HealthServer {
   readonly port: number;
   /** What its door refused so far (`bad-request`, ...), for metrics. */
@@ -135,6 +142,7 @@ export interface HealthServer {
 export async function startHealthServer(port: number, host: string | undefined, health: Health, log: Logger): Promise<HealthServer> {
   const refusals = doorRefusals(log);
   const server = dropSilentSockets(createServer(REQUEST_LIMITS, createHealthHandler(health, refusals)));
+  server.maxConnections = HEALTH_MAX_CONNECTIONS;
   const bound = await listen(server, port, host);
   keepListening(server, refusals);
   return {

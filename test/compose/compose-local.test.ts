@@ -1,17 +1,18 @@
 /**
- * The compose wiring run as plain local processes: each service's command, working folder and environment exactly as
- * docker-compose resolves them from a .env, with the service names mapped to 127.0.0.1, the ports to free ones and
- * the shared volume to a temporary folder. The healthchecks gate the start as `depends_on: service_healthy` does,
- * then a phone frame travels gateway -> broker -> led-driver and its state comes back.
+ * The compose wiring run as plain local processes: each service's command through the image's entry point, and its
+ * environment exactly as docker-compose resolves them from a .env, with the service names mapped to 127.0.0.1, the
+ * ports to free ones, the image's /app to this checkout and the shared volume to a temporary folder. The healthchecks
+ * gate the start as `depends_on: service_healthy` does, then a phone frame travels gateway -> broker -> led-driver
+ * and its state comes back. (`npm run test:docker` runs the compose file itself, with Docker.)
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readStoredSecrets } from '@gravity-led/shared';
 import { WsClient } from '../helpers/clients.js';
-import { type ComposeFile, LocalService, resolvedCompose, runHealthcheck, SERVICES } from '../helpers/compose.js';
+import { type ComposeFile, dockerfileInstructions, LocalService, resolvedCompose, runHealthcheck, SERVICES } from '../helpers/compose.js';
 import { freePort } from '../helpers/ports.js';
 import { ROOT } from '../helpers/system.js';
 import { waitFor } from '../helpers/wait.js';
@@ -29,10 +30,20 @@ describe('the compose services as local processes', () => {
   let dotenv: Record<string, string>;
   let compose: ComposeFile;
 
+  /** The image's entry point (`/app/...` in the image), in this checkout. */
+  const entrypoint = (() => {
+    const line = dockerfileInstructions()
+      .filter((i) => i.keyword === 'ENTRYPOINT')
+      .at(-1);
+    const [program, ...rest] = JSON.parse(line?.args ?? '[]') as string[];
+    if (!program?.startsWith('/app/')) throw new Error(`ENTRYPOINT ${line?.args}: expected a program under /app`);
+    return [join(ROOT, program.slice('/app/'.length)), ...rest];
+  })();
+
   /** The container's view mapped onto this machine. */
   function local(name: string): Local {
     const s = compose.services[name];
-    assert.ok(s?.command && s.working_dir && s.healthcheck, name);
+    assert.ok(s?.command && s.healthcheck, name);
     // docker-compose 1.29 prints `data:/data:rw`; Compose v2 prints { source, target }.
     const mounts = ((s.volumes ?? []) as unknown as (string | { source: string; target: string })[]).map((entry) => {
       const [source, target] = typeof entry === 'string' ? entry.split(':') : [entry.source, entry.target];
@@ -40,7 +51,8 @@ describe('the compose services as local processes', () => {
       if (!volumes.has(v.source)) volumes.set(v.source, mkdtempSync(join(tmpdir(), `gravity-led-volume-${v.source}-`)));
       return { target: v.target, dir: volumes.get(v.source) as string };
     });
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+    // The entry point runs `node` from the PATH: the one running these tests, as the image has its own.
+    const env: NodeJS.ProcessEnv = { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, HOME: process.env.HOME };
     for (const [key, raw] of Object.entries(s.environment ?? {})) {
       let value = String(raw);
       for (const host of SERVICES) value = value.replaceAll(`//${host}:`, '//127.0.0.1:');
@@ -48,7 +60,7 @@ describe('the compose services as local processes', () => {
       env[key] = value;
     }
     assert.ok(env.DATA_DIR && env.DATA_DIR !== '/data', `${name}: DATA_DIR must map onto a temporary folder`);
-    return { command: s.command, cwd: s.working_dir.replace(/^\/app(?=\/|$)/, ROOT), env, healthcheck: s.healthcheck.test };
+    return { command: [...entrypoint, ...s.command], cwd: ROOT, env, healthcheck: s.healthcheck.test };
   }
 
   const healthy = (name: string) => {

@@ -11,7 +11,6 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
 import { readRecording } from '@gravity-led/client';
 import { CERTIFICATE_FILE } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
@@ -23,6 +22,7 @@ import { type StateMessage, StateWatcher } from '../helpers/leds.js';
 import { checkHistogram, scrape } from '../helpers/metrics.js';
 import { assertReplayed, coalescedInputs } from '../helpers/replay.js';
 import { ROOT, TestSystem } from '../helpers/system.js';
+import { servedCertificate } from '../helpers/tls.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const G = 9.80665;
@@ -621,16 +621,3 @@ describe('gateway: gravity to viewers', () => {
     controller.close();
   });
 });
-
-/** The certificate a TLS server presents for `servername`, read with Node's own TLS client. */
-function servedCertificate(port: number, servername: string): Promise<X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
-      const raw = socket.getPeerX509Certificate();
-      socket.destroy();
-      if (raw) resolve(raw);
-      else reject(new Error('no certificate presented'));
-    });
-    socket.once('error', reject);
-  });
-}

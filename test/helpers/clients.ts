@@ -102,9 +102,15 @@ export function collect(client: MqttClient, topic: string): { messages: string[]
   return record;
 }
 
+/** Where mosquitto's tools connect: a TestSystem, or any broker with the operator's account (e.g. under Docker). */
+export interface MosquittoTarget {
+  readonly secrets: { readonly operatorUsername: string; readonly operatorPassword: string };
+  readonly ports: { readonly broker: number };
+}
+
 /** `mosquitto_pub` as a person types it, with the operator's account unless `auth` overrides it. */
 export async function mosquittoPub(
-  system: TestSystem,
+  system: MosquittoTarget,
   topic: string,
   message: string,
   auth?: { username: string; password: string },
@@ -142,7 +148,7 @@ export class MosquittoSub {
   readonly child: ChildProcess;
   stderr = '';
 
-  constructor(system: TestSystem, topic: string, extraArgs: string[] = []) {
+  constructor(system: MosquittoTarget, topic: string, extraArgs: string[] = []) {
     const { operatorUsername, operatorPassword } = system.secrets;
     this.child = spawn(
       'mosquitto_sub',

@@ -15,11 +15,14 @@ export const DOCKER_COMPOSE = '/usr/bin/docker-compose';
 export const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 
 export interface ComposeService {
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   image?: string;
+  pull_policy?: string;
   restart?: string;
   working_dir?: string;
   command?: string[];
+  user?: string;
+  logging?: { driver: string; options?: Record<string, string> };
   privileged?: boolean;
   depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string | number>;
@@ -36,6 +39,32 @@ export interface ComposeFile {
 
 export const SERVICES = ['broker', 'gateway', 'led-driver'] as const;
 export type ServiceName = (typeof SERVICES)[number];
+export const DOCKERFILE = join(ROOT, 'Dockerfile');
+
+/**
+ * The image's build arguments, which docker-compose.yml takes from .env besides the configuration variables, with
+ * their defaults (the Dockerfile's `ARG` lines must give the same).
+ */
+export const BUILD_ARGUMENTS: Readonly<Record<string, string>> = { NODE_VERSION: '24', WITH_PIGPIO: 'true' };
+
+/** The Dockerfile's instructions, one per entry (continuation lines joined), with the stage each belongs to. */
+export function dockerfileInstructions(): { stage: string; keyword: string; args: string }[] {
+  const joined = readFileSync(DOCKERFILE, 'utf8')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+  const instructions: { stage: string; keyword: string; args: string }[] = [];
+  let stage = '';
+  let unnamed = 0;
+  for (const line of joined) {
+    const m = /^\s*([A-Z]+)\s+(.*)$/.exec(line);
+    if (!m) throw new Error(`Dockerfile: cannot read ${JSON.stringify(line)}`);
+    const [, keyword = '', args = ''] = m;
+    if (keyword === 'FROM') stage = / AS (\S+)$/i.exec(args)?.[1] ?? `stage-${unnamed++}`;
+    instructions.push({ stage, keyword, args: args.trim() });
+  }
+  return instructions;
+}
 
 export function rawCompose(): { text: string; file: ComposeFile } {
   const text = readFileSync(COMPOSE_FILE, 'utf8');
@@ -130,8 +159,8 @@ export class LocalService {
     readonly env: NodeJS.ProcessEnv,
   ) {
     const [program, ...args] = command;
-    if (program !== 'node') throw new Error(`${name}: unexpected command ${JSON.stringify(command)}`);
-    this.child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!program) throw new Error(`${name}: empty command`);
+    this.child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString('utf8');

@@ -1,63 +1,21 @@
 /**
- * What `npm start` prints for the phone: an https link per LAN address with the token in the fragment, the
- * certificate's fingerprint, and a QR code in the terminal that a phone camera reads as the first link.
+ * What `npm start` and the gateway's `link` command print for the phone: an https link per LAN address with the
+ * token in the fragment, the certificate's fingerprint, and a QR code in the terminal that a phone camera reads as
+ * the first link.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { bannerText } from '@gravity-led/gateway';
 import { ensureCertificate, lanHosts, loadConfig, loadSecrets, phoneLink } from '@gravity-led/shared';
-import jsQRModule from 'jsqr';
-import type * as Banner from '../../scripts/banner.js';
-import { ROOT } from '../helpers/system.js';
-
-// The scripts are not a package: load the built file by path (its types come from the source).
-const { bannerText } = (await import(pathToFileURL(join(ROOT, 'scripts/dist/banner.js')).href)) as typeof Banner;
-
-// jsQR is CommonJS whose types declare an ES default export: under Node's ESM the function is that default's default.
-const jsQR = (jsQRModule as unknown as { default: (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null })
-  .default;
+import { decodeTerminalQr } from '../helpers/qr.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gravity-led-banner-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/**
- * Reads the terminal QR code back into pixels: each character is two modules stacked (the renderer's half blocks),
- * dark where the glyph is drawn. The bottom line is drawn in the inverse colour (the quiet zone), so it counts as light.
- */
-function decodeTerminalQr(text: string): string | undefined {
-  const rows = text.split('\n').filter((line) => /[▀▄█]/.test(line) || line.includes('\x1b[47m'));
-  const modules: boolean[][] = [];
-  for (const raw of rows) {
-    const quietLine = raw.includes('\x1b[37m');
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are exactly what is removed here.
-    const chars = [...raw.replace(/\x1b\[\d+m/g, '')];
-    const top = chars.map((c) => !quietLine && (c === '▀' || c === '█'));
-    const bottom = chars.map((c) => !quietLine && (c === '▄' || c === '█'));
-    modules.push(top, bottom);
-  }
-  const scale = 4;
-  const quiet = 4;
-  const width = (Math.max(...modules.map((r) => r.length)) + 2 * quiet) * scale;
-  const height = (modules.length + 2 * quiet) * scale;
-  const pixels = new Uint8ClampedArray(width * height * 4).fill(255);
-  modules.forEach((row, y) => {
-    row.forEach((dark, x) => {
-      if (!dark) return;
-      for (let dy = 0; dy < scale; dy++) {
-        for (let dx = 0; dx < scale; dx++) {
-          const i = (((y + quiet) * scale + dy) * width + (x + quiet) * scale + dx) * 4;
-          pixels.fill(0, i, i + 3);
-        }
-      }
-    });
-  });
-  return jsQR(pixels, width, height)?.data;
-}
-
-describe('the npm start banner', () => {
+describe('the banner of npm start and link', () => {
   it('prints an https link per LAN address, the fingerprint, and a QR code of the first link', async () => {
     const config = loadConfig({ DATA_DIR: dir, GATEWAY_HTTPS_PORT: '5679' });
     const secrets = loadSecrets(config);

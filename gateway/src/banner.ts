@@ -1,4 +1,8 @@
-/** What `npm start` tells a person: where to point the phone (link and QR code), the token, and how to reach MQTT. */
+/**
+ * What a person needs to connect: where to point the phone (links and a QR code), the token, the certificate's
+ * fingerprint, and how to reach MQTT with the operator's account. Printed by `npm start` and by the `link` command
+ * (`docker compose run --rm gateway link`).
+ */
 import { type Config, lanHosts, phoneLinks, type Secrets, type TlsCredentials, topicsFor } from '@gravity-led/shared';
 import QRCode from 'qrcode';
 
@@ -7,20 +11,29 @@ export function terminalQrCode(text: string): Promise<string> {
   return QRCode.toString(text, { type: 'terminal', small: true, errorCorrectionLevel: 'L' });
 }
 
+export interface BannerOptions {
+  /** The first line of text, e.g. `gravity-led is running.` */
+  readonly title: string;
+  /** The last line, e.g. how to stop. */
+  readonly footer?: string;
+}
+
 export async function printBanner(
   config: Config,
   secrets: Secrets & { readonly dataDir: string },
   tls: TlsCredentials | undefined,
+  options: BannerOptions,
 ): Promise<void> {
-  process.stdout.write(await bannerText(config, secrets, tls, lanHosts(config.PUBLIC_HOSTS)));
+  process.stdout.write(await bannerText(config, secrets, tls, lanHosts(config.PUBLIC_HOSTS), options));
 }
 
-/** The banner for `hosts` (PUBLIC_HOSTS and the LAN addresses), the QR code of the first phone link on top. */
+/** The banner for `hosts` (PUBLIC_HOSTS or the LAN addresses), the QR code of the first phone link on top. */
 export async function bannerText(
   config: Config,
   secrets: Secrets & { readonly dataDir: string },
   tls: TlsCredentials | undefined,
   hosts: readonly string[],
+  options: BannerOptions = { title: 'gravity-led' },
 ): Promise<string> {
   const links = phoneLinks(config, secrets.gatewayToken, hosts.length > 0 ? hosts : ['localhost']);
   const topics = topicsFor(config.TOPIC_PREFIX);
@@ -29,9 +42,9 @@ export async function bannerText(
   const mqttHost = hosts[0] ?? 'localhost';
   const lines = [
     '',
-    'gravity-led is running.',
+    options.title,
     '',
-    'Phone (open on a phone on the same network, or scan the QR code below):',
+    'Phone (open on a phone on the same network, or scan the QR code above):',
     ...links.map((l) => `  ${l}`),
     ...(hosts.length === 0 ? ["  (no LAN address known: set PUBLIC_HOSTS to this machine's name or address on the network)"] : []),
     `  on this machine: http://localhost:${config.GATEWAY_PORT}/${tokenFragment}`,
@@ -51,7 +64,7 @@ export async function bannerText(
     `  password: ${op.password}`,
     `  watch:  mosquitto_sub -h localhost -p ${config.BROKER_PORT} -u '${op.username}' -P '${op.password}' -t '${config.TOPIC_PREFIX}/#' -v`,
     `  inject: mosquitto_pub -h localhost -p ${config.BROKER_PORT} -u '${op.username}' -P '${op.password}' -t '${topics.gravity}' -m '0 40 91.6'`,
-    `Secrets${tls?.source === 'files' ? '' : ' and the certificate'} are kept in ${secrets.dataDir}. Press Ctrl+C to stop.`,
+    `Secrets${tls?.source === 'files' ? '' : ' and the certificate'} are kept in ${secrets.dataDir}.${options.footer ? ` ${options.footer}` : ''}`,
     '',
   ];
   const first = links[0];

@@ -3,7 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type Logger, RefusalLog, type Secrets, type Topics } from '@gravity-led/shared';
+import { doorRefusals, type Logger, RefusalLog, type Secrets, type Topics } from '@gravity-led/shared';
 import type { Aedes, Client } from 'aedes';
 import { BrokerMetrics } from './broker-metrics.js';
 import { createEmbeddedAedes } from './hooks.js';
@@ -27,6 +27,14 @@ export interface BrokerOptions {
   readonly log: Logger;
 }
 
+/**
+ * A connection must have sent its CONNECT, and been answered, within this long of its TCP socket being accepted,
+ * whatever the door: the TLS and WebSocket handshakes count towards it. Until then it is a stranger holding a socket
+ * (MQTT 3.1.1 section 3.1: a server that gets no CONNECT "within a reasonable amount of time after the Network
+ * Connection is established" should close it).
+ */
+export const CONNECT_DEADLINE_MS = 10_000;
+
 export interface RunningBroker {
   readonly aedes: Aedes;
   readonly listeners: readonly Listener[];
@@ -49,8 +57,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     metrics,
     log,
     addressOf: (client: Client) => addresses.get(client.conn),
-    // A client that has not sent CONNECT within 5 s is only holding a socket open.
-    aedes: { connectTimeout: 5000 },
+    // Aedes' own timer counts from the hand-over to it, after any TLS or WebSocket handshake, so the deadline below,
+    // counted from the accepted socket, comes first; it is set to the same value so nothing relies on its 30 s default.
+    aedes: { connectTimeout: CONNECT_DEADLINE_MS },
   });
   await aedes.listen();
   aedes.on('clientError', (client, error) => log.debug({ client: client.id, err: error.message }, 'client error'));
@@ -59,28 +68,45 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
   // Every door goes through the packet-size guard; only the first refusal is a warning, so a flood is not a log flood.
   const oversized = new RefusalLog(log, { countField: 'refused' });
+  // What the doors refuse before MQTT (a WebSocket upgrade with a bad target) and what their listeners report.
+  const doors = doorRefusals(log);
+  metrics.registry.counter(
+    'broker_listener_refused_total',
+    'Requests refused at the MQTT listeners before MQTT (a WebSocket handshake whose target is not a URL), and listener errors, by reason',
+    () => [...doors.totals].map(([reason, n]) => [{ reason }, n] as const),
+  );
   const guarded: ConnectionHandler = {
-    handle(connection, req) {
+    handle(connection, req, openedAt) {
       const conn = guardConnection(connection, (error) => {
         metrics.oversizedPacket();
         oversized.record('oversized', 'closed a connection that sent an oversized MQTT packet', { err: error.message });
       });
       const address = remoteAddress(connection, req);
       if (address) addresses.set(conn, address);
-      aedes.handle(conn, req);
+      const client = aedes.handle(conn, req);
+      const deadline = setTimeout(
+        () => {
+          if (client.connected) return;
+          log.debug({ address }, 'closed a connection that sent no CONNECT in time');
+          conn.destroy();
+        },
+        Math.max(0, CONNECT_DEADLINE_MS - (Date.now() - openedAt)),
+      );
+      conn.once('close', () => clearTimeout(deadline));
     },
   };
 
   const listeners: Listener[] = [];
   try {
-    listeners.push(await tcpListener(guarded, options.port, options.host));
-    if (options.wsPort > 0) listeners.push(await webSocketListener(guarded, options.wsPort, options.host));
+    listeners.push(await tcpListener(guarded, options.port, options.host, doors));
+    if (options.wsPort > 0) listeners.push(await webSocketListener(guarded, options.wsPort, options.host, doors));
     if (options.tlsPort > 0) {
       if (!options.tls) throw new Error('BROKER_TLS_PORT is set but no certificate is available');
-      listeners.push(await tlsListener(guarded, options.tlsPort, options.tls, options.host));
+      listeners.push(await tlsListener(guarded, options.tlsPort, options.tls, options.host, doors));
     }
   } catch (error) {
     stop();
+    doors.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw error;
@@ -92,6 +118,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     metrics,
     async close() {
       stop();
+      doors.stop();
       // Closing aedes first disconnects clients, so the listeners' close() is not held up by open sockets.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await Promise.all(listeners.map((l) => l.close()));

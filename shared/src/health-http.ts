@@ -5,7 +5,8 @@
  * answers: 405 to anything but GET and HEAD, 404 to a path nobody serves, 400 to a request target that is not a URL,
  * and what bounds a stranger's requests (REQUEST_LIMITS). No request, however malformed, escapes as an exception.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
@@ -70,6 +71,20 @@ export function requestTarget(req: Pick<IncomingMessage, 'url'>): URL | undefine
 /** The answer to a request target that is not a URL: 400, the connection closed. */
 export function badRequest(res: ServerResponse): void {
   res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('bad request target\n');
+}
+
+/**
+ * Answers a WebSocket handshake with an HTTP error and closes: what a client refused before the upgrade gets (an
+ * upgrade has no ServerResponse: the answer is written to the socket). The socket is destroyed once the answer is
+ * written, not merely ended: an HTTP server's sockets allow half-open connections, so a stranger who never closes its
+ * side would otherwise keep every refused socket (as ws does in its abortHandshake).
+ */
+export function refuseHandshake(socket: Duplex, status: number, message: string): void {
+  const body = `${message}\n`;
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /**

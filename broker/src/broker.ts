@@ -3,13 +3,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { doorRefusals, type Logger, RefusalLog, type Secrets, type Topics } from '@gravity-led/shared';
+import { doorRefusals, type Logger, RefusalLog, type Secrets, type Topics, VARIABLES } from '@gravity-led/shared';
 import type { Aedes, Client } from 'aedes';
 import { BrokerMetrics } from './broker-metrics.js';
-import { createEmbeddedAedes } from './hooks.js';
+import { createEmbeddedAedes, type EmbeddedAedes } from './hooks.js';
 import { type ConnectionHandler, type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
 import { guardConnection } from './packet-guard.js';
 import { Permissions } from './permissions.js';
+import { SessionStore } from './session-store.js';
 
 export interface BrokerOptions {
   readonly host?: string;
@@ -25,6 +26,11 @@ export interface BrokerOptions {
   /** HA_DISCOVERY_PREFIX: where the services may publish Home Assistant discovery configs. */
   readonly discoveryPrefix?: string;
   readonly log: Logger;
+  /**
+   * Bounds on persistent sessions (BROKER_MAX_QUEUED_MESSAGES, BROKER_SESSION_EXPIRY_S; 0 s = never expire): the
+   * configuration's defaults unless given.
+   */
+  readonly sessions?: { readonly maxQueued: number; readonly expiryS: number };
 }
 
 /**
@@ -52,6 +58,26 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const { log } = options;
   const metrics = new BrokerMetrics();
   const addresses = new WeakMap<object, string>();
+  const limits = options.sessions ?? {
+    maxQueued: VARIABLES.BROKER_MAX_QUEUED_MESSAGES.default,
+    expiryS: VARIABLES.BROKER_SESSION_EXPIRY_S.default,
+  };
+  // A full queue is logged once per client until it comes back (then counted only): a phone session on leds/state
+  // fills one in seconds.
+  const overflowing = new Set<string>();
+  const persistence = new SessionStore({
+    maxQueued: limits.maxQueued,
+    onDrop(clientId) {
+      metrics.queuedMessageDropped();
+      if (overflowing.has(clientId)) return;
+      overflowing.add(clientId);
+      log.warn(
+        { client: clientId, max: limits.maxQueued },
+        'the queue of a persistent session is full (BROKER_MAX_QUEUED_MESSAGES): its oldest messages are dropped, the newest kept',
+      );
+    },
+  });
+  metrics.queued = () => persistence.queuedCount;
   const { aedes, stop } = createEmbeddedAedes({
     permissions: new Permissions(options.secrets, options.prefix, options.topics, options.discoveryPrefix),
     metrics,
@@ -59,8 +85,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     addressOf: (client: Client) => addresses.get(client.conn),
     // Aedes' own timer counts from the hand-over to it, after any TLS or WebSocket handshake, so the deadline below,
     // counted from the accepted socket, comes first; it is set to the same value so nothing relies on its 30 s default.
-    aedes: { connectTimeout: CONNECT_DEADLINE_MS },
+    aedes: { connectTimeout: CONNECT_DEADLINE_MS, persistence },
   });
+  const sessions = expireSessions(aedes, persistence, limits.expiryS, log, () => metrics.sessionExpired());
+  aedes.on('client', (client) => overflowing.delete(client.id));
   await aedes.listen();
   aedes.on('clientError', (client, error) => log.debug({ client: client.id, err: error.message }, 'client error'));
   aedes.on('connectionError', (_client, error) => log.debug({ err: error.message }, 'connection error'));
@@ -107,6 +135,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   } catch (error) {
     stop();
     doors.stop();
+    sessions.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw error;
@@ -119,9 +148,44 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     async close() {
       stop();
       doors.stop();
+      sessions.stop();
       // Closing aedes first disconnects clients, so the listeners' close() is not held up by open sockets.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await Promise.all(listeners.map((l) => l.close()));
     },
   };
+}
+
+/**
+ * Forgets the persistent sessions whose client has been away `expiryS` (0: never), as Mosquitto's
+ * persistent_client_expiration does; checked every tenth of that, at most once a second and at least once a minute.
+ */
+function expireSessions(aedes: EmbeddedAedes, store: SessionStore, expiryS: number, log: Logger, expired: () => void): { stop(): void } {
+  if (expiryS === 0) return { stop() {} };
+  const awaySince = new Map<string, number>();
+  aedes.on('clientDisconnect', (client) => {
+    if (!client.clean && client.id) awaySince.set(client.id, Date.now());
+  });
+  aedes.on('client', (client) => awaySince.delete(client.id));
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, since] of awaySince) {
+        if (now - since < expiryS * 1000) continue;
+        awaySince.delete(id);
+        // A client that took its session back meanwhile (a takeover reports the old connection's end late) keeps it.
+        if (aedes.connected[id]) continue;
+        store.forget(id).then(
+          () => {
+            expired();
+            log.info({ client: id, expiryS }, 'forgot a persistent session whose client stayed away (BROKER_SESSION_EXPIRY_S)');
+          },
+          (error: unknown) => log.warn({ client: id, err: String(error) }, 'could not forget an expired session'),
+        );
+      }
+    },
+    Math.min(60_000, Math.max(1000, expiryS * 100)),
+  );
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -22,6 +22,7 @@ await runService('broker', async (config, log) => {
     topics: topicsFor(config.TOPIC_PREFIX),
     discoveryPrefix: config.HA_DISCOVERY_PREFIX,
     log,
+    sessions: { maxQueued: config.BROKER_MAX_QUEUED_MESSAGES, expiryS: config.BROKER_SESSION_EXPIRY_S },
   });
   let stopping = false;
   let metricsServer: HealthServer | undefined;

@@ -16,6 +16,7 @@ import {
   listen,
   REQUEST_LIMITS,
   type RefusalLog,
+  recordBadTarget,
   refuseHandshake,
   requestTarget,
   TLS_HANDSHAKE_TIMEOUT_MS,
@@ -134,7 +135,7 @@ export async function webSocketListener(
     createHttpServer(REQUEST_LIMITS, (req, res) => {
       const target = requestTarget(req);
       if (!target) {
-        refusals.record('bad-request', 'refused a request target that is not a URL (400)', { remote: req.socket.remoteAddress });
+        recordBadTarget(refusals, req);
         badRequest(res);
       } else if (!MQTT_WS_PATHS.has(target.pathname)) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       else res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
@@ -151,7 +152,7 @@ export async function webSocketListener(
     socket.on('error', () => socket.destroy());
     const target = requestTarget(req);
     if (!target) {
-      refusals.record('bad-request', 'refused a request target that is not a URL (400)', { remote: req.socket.remoteAddress });
+      recordBadTarget(refusals, req);
       refuseHandshake(socket, 400, 'bad request target');
       return;
     }

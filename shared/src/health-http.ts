@@ -68,6 +68,11 @@ export function requestTarget(req: Pick<IncomingMessage, 'url'>): URL | undefine
   }
 }
 
+/** Logs (the first, then counts) a request refused because its target is not a URL. */
+export function recordBadTarget(refusals: RefusalLog, req: Pick<IncomingMessage, 'socket'>): void {
+  refusals.record('bad-request', 'refused a request target that is not a URL (400)', { remote: req.socket.remoteAddress });
+}
+
 /** The answer to a request target that is not a URL: 400, the connection closed. */
 export function badRequest(res: ServerResponse): void {
   res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('bad request target\n');
@@ -99,7 +104,7 @@ export function createHealthHandler(
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const target = requestTarget(req);
     if (!target) {
-      refusals.record('bad-request', 'refused a request target that is not a URL (400)', { remote: req.socket.remoteAddress });
+      recordBadTarget(refusals, req);
       badRequest(res);
       return;
     }

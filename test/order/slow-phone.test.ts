@@ -56,7 +56,9 @@ describe('a phone that lags behind', () => {
     const state = (seq: number) => ({ left: 0, right: seq % 100, reason: 'gravity', seq, ts: Date.now(), note: padding }) as LedState;
     // The phone stops reading until the gateway has more than MAX_BUFFERED_BYTES waiting: the next state is held.
     let seq = 0;
+    const filledBy = Date.now() + 10_000;
     while (session.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
+      assert.ok(Date.now() < filledBy, 'the socket never filled up');
       for (let i = 0; i < 100; i++) door.broadcastState(state(++seq));
       await sleep(1);
     }

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import { INSPECT, LiveHeap } from '../helpers/live-heap.js';
 import { rssBytes } from '../helpers/memory.js';
 import { scrape } from '../helpers/metrics.js';
 import { TestSystem } from '../helpers/system.js';
@@ -70,12 +71,15 @@ async function quiet(received: string[], quietMs = 1500): Promise<void> {
 
 describe('persistent sessions (Node-RED) on the embedded broker', () => {
   let system: TestSystem;
+  let heap: LiveHeap;
 
   before(async () => {
-    system = await TestSystem.start({ services: ['broker'], env: { LOG_LEVEL: 'info' } });
+    system = await TestSystem.start({ services: ['broker'], env: { LOG_LEVEL: 'info' }, execArgv: { broker: INSPECT } });
+    heap = await LiveHeap.attach(system.service('broker'));
   });
 
   after(async () => {
+    heap?.close();
     await system?.stop();
   });
 
@@ -85,9 +89,10 @@ describe('persistent sessions (Node-RED) on the embedded broker', () => {
     await first.client.subscribeAsync(TOPIC, { qos: 1 });
     await first.client.endAsync();
 
-    // Resident memory also holds what the broker read and has not yet collected, which one burst of 20 MB can
-    // leave behind whatever is kept: what must not happen is growth with every further burst.
+    // What the broker holds is its live memory after a full collection (LiveHeap: heap and Buffers); RSS also holds
+    // what it read and has not collected yet, so it is reported, and checked only against a generous bound.
     const pid = system.service('broker').child.pid as number;
+    const liveBefore = await heap.bytes();
     const rss = [rssBytes(pid)];
     const publisher = await operator(system);
     for (let round = 0; round < ROUNDS; round++) {
@@ -95,7 +100,7 @@ describe('persistent sessions (Node-RED) on the embedded broker', () => {
       rss.push(rssBytes(pid));
     }
     await publisher.endAsync();
-    const steady = (rss.at(-1) as number) - (rss[1] as number);
+    const held = (await heap.bytes()) - liveBefore;
 
     const back = await nodeRed(system, 'node-red-leds');
     assert.equal(back.sessionPresent, true, 'the session was kept while its client was away');
@@ -104,7 +109,7 @@ describe('persistent sessions (Node-RED) on the embedded broker', () => {
     const metrics = await scrape(`http://127.0.0.1:${system.ports.brokerMetrics}/metrics`);
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
     process.stdout.write(
-      `# kept for the client away: ${back.received.length} of ${ROUNDS * MESSAGES} (first ${back.received[0]}, last ${back.received.at(-1)}); broker RSS after each burst (MB): ${rss.map(mb).join(', ')}; dropped ${metrics.count('gravity_led_broker_queued_messages_dropped_total')}\n`,
+      `# kept for the client away: ${back.received.length} of ${ROUNDS * MESSAGES} (first ${back.received[0]}, last ${back.received.at(-1)}); broker holds +${mb(held)} MB live, RSS after each burst (MB): ${rss.map(mb).join(', ')}; dropped ${metrics.count('gravity_led_broker_queued_messages_dropped_total')}\n`,
     );
     const total = ROUNDS * MESSAGES;
     assert.ok(back.received.length <= MAX_QUEUED, `${back.received.length} messages were kept for the client`);
@@ -115,8 +120,11 @@ describe('persistent sessions (Node-RED) on the embedded broker', () => {
     );
     assert.equal(metrics.count('gravity_led_broker_queued_messages_dropped_total'), total - MAX_QUEUED);
     assert.equal(metrics.count('gravity_led_broker_queued_messages'), 0, 'every delivered message was acknowledged and forgotten');
-    // Each burst is 20 MB of payload: kept, two more would be 40 MB; bounded, the 4 MB kept are replaced.
-    assert.ok(steady < 15 * 1024 * 1024, `the broker grew by ${mb(steady)} MB over the last ${ROUNDS - 1} bursts`);
+    // 15,000 messages of 4 KB are 60 MB; the 1,000 kept are 4 MB.
+    assert.ok(held < 12 * 1024 * 1024, `the broker holds ${mb(held)} MB more after the bursts`);
+    // RSS gets the collector's headroom (docs/security.md): it rose 35-45 MB over the last two bursts either way.
+    const grown = (rss.at(-1) as number) - (rss[0] as number);
+    assert.ok(grown < 100 * 1024 * 1024, `the broker's RSS grew by ${mb(grown)} MB`);
     const warnings = system.service('broker').lines.filter((l) => l.msg.includes('queue of a persistent session is full'));
     assert.equal(warnings.length, 1, 'the full queue is logged once, not once per dropped message');
   });

@@ -27,6 +27,16 @@ class Side extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.send(chunk, callback);
+  }
+
+  /** The pieces written between a cork() and an uncork() (an MQTT packet, mqtt-packet writes it so) arrive as one. */
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    const first = chunks[0] as { chunk: Buffer };
+    this.send(chunks.length === 1 ? first.chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+  }
+
+  private send(chunk: Buffer, callback: (error?: Error | null) => void): void {
     const peer = this.peer;
     if (!peer || peer.destroyed) callback(new Error('in-process MQTT connection closed'));
     else peer.deliver(chunk, callback);

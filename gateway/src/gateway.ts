@@ -1,10 +1,11 @@
 /** The gateway assembled: MQTT bridge, HTTP and HTTPS servers, and the WebSocket controller server on both. */
-import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import {
   type Account,
   doorRefusals,
+  http as httpModule,
   dropSilentSockets,
   keepListening,
   type Logger,
@@ -119,7 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     () => ({ httpsPort }),
   );
   const servers: Server[] = [];
-  const http = dropSilentSockets(createHttpServer({ noDelay: true, ...REQUEST_LIMITS }, handler));
+  const http = dropSilentSockets(httpModule.createServer({ noDelay: true, ...REQUEST_LIMITS }, handler));
   controllers.attach(http);
   servers.push(http);
   try {

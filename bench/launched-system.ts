@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, loadConfig, loadSecrets, loadTlsCredentials, ONLINE, type Secrets, topicsFor } from '@gravity-led/shared';
+import { freePort, loadConfig, loadSecrets, loadTlsCredentials, ONLINE, portAccepts, type Secrets, topicsFor } from '@gravity-led/shared';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cpuMs, pssMb, rssMb } from './production-system.js';
 
@@ -71,9 +71,27 @@ function httpOk(url: string): Promise<boolean> {
   });
 }
 
+/**
+ * How the system is run: `npm-start` as `npm start` runs it (its launcher and whatever the launcher starts), or
+ * `services` as docker-compose.yml runs it, each service its own process as `npm start -w <service>` runs it.
+ */
+export type Layout = 'npm-start' | 'services';
+
+/** The node flags an npm script gives (`node --flag ... file.js`), so that the benchmark starts things as npm does. */
+export function nodeFlags(packageJson: string, script = 'start'): string[] {
+  try {
+    const command = (JSON.parse(readFileSync(packageJson, 'utf8')) as { scripts?: Record<string, string> }).scripts?.[script] ?? '';
+    const node = /(?:^|&&\s*)node\s+((?:--\S+\s+)*)/.exec(command);
+    return node?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+  } catch {
+    return [];
+  }
+}
+
 export interface LaunchOptions {
-  /** The checkout to run: its `scripts/dist/start.js`, built. */
+  /** The checkout to run, built. */
   readonly root: string;
+  readonly layout?: Layout;
   /** The node binary; this one by default. */
   readonly node?: string;
   /** Added to the environment (e.g. GATEWAY_MAX_RATE, NODE_OPTIONS). */
@@ -95,6 +113,8 @@ export class LaunchedSystem {
   processes: { pid: number; role: string }[] = [];
   /** ms from spawn until ready. */
   readyAfterMs = Number.NaN;
+  /** The services started beside the first one (layout `services`). */
+  readonly others: ChildProcess[] = [];
 
   private constructor(
     readonly child: ChildProcess,
@@ -103,12 +123,17 @@ export class LaunchedSystem {
     readonly ports: { gateway: number; broker: number },
     readonly secrets: Secrets,
   ) {
+    this.keepOutput(child);
+  }
+
+  private keepOutput(child: ChildProcess): ChildProcess {
     const keep = (chunk: Buffer) => {
       this.output.push(chunk.toString('utf8'));
       if (this.output.length > 200) this.output.shift();
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    return child;
   }
 
   static async start(options: LaunchOptions): Promise<LaunchedSystem> {
@@ -138,18 +163,24 @@ export class LaunchedSystem {
     const config = loadConfig(env);
     const secrets = loadSecrets(config);
     await loadTlsCredentials(config);
-    const child = spawn(options.node ?? process.execPath, [join(options.root, 'scripts/dist/start.js')], {
-      cwd: options.root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const system = new LaunchedSystem(child, dataDir, options.dataDir === undefined, ports, secrets);
+    const node = options.node ?? process.execPath;
+    const run = (dir: string, script: string) =>
+      spawn(node, [...nodeFlags(join(dir, 'package.json')), script], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const spawnedAt = performance.now();
+    const layout = options.layout ?? 'npm-start';
+    const child = layout === 'npm-start' ? run(options.root, 'scripts/dist/start.js') : run(join(options.root, 'broker'), 'dist/main.js');
+    const system = new LaunchedSystem(child, dataDir, options.dataDir === undefined, ports, secrets);
     try {
+      if (layout === 'services') {
+        // As docker-compose.yml has it: the broker first (its healthcheck: the port accepts), then the other two.
+        await system.until(() => portAccepts(ports.broker));
+        for (const service of ['gateway', 'led-driver'])
+          system.others.push(system.keepOutput(run(join(options.root, service), 'dist/main.js')));
+      }
       await system.watchDriverStatus(topicsFor(config.TOPIC_PREFIX).driverStatus);
       await system.until(async () => system.driverOnline && (await httpOk(`http://127.0.0.1:${ports.gateway}/readyz`)));
       system.readyAfterMs = performance.now() - spawnedAt;
-      system.processes = processTree(child.pid as number);
+      system.processes = [child, ...system.others].flatMap((c) => processTree(c.pid as number));
       return system;
     } catch (error) {
       await system.stop();
@@ -158,13 +189,13 @@ export class LaunchedSystem {
   }
 
   private get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return [this.child, ...this.others].every((c) => c.exitCode === null && c.signalCode === null);
   }
 
   private async until(check: () => Promise<boolean>): Promise<void> {
     const deadline = performance.now() + READY_TIMEOUT_MS;
     for (;;) {
-      if (!this.running) throw new Error(`npm start exited (${this.child.exitCode ?? this.child.signalCode}): ${this.output.join('')}`);
+      if (!this.running) throw new Error(`a process of the system exited: ${this.output.join('')}`);
       if (await check()) return;
       if (performance.now() > deadline) throw new Error(`not ready after ${READY_TIMEOUT_MS} ms: ${this.output.join('')}`);
       await sleep(POLL_MS);
@@ -221,13 +252,17 @@ export class LaunchedSystem {
   async stop(): Promise<void> {
     this.operator?.end(true);
     const pids = this.processes.map((p) => p.pid);
-    if (this.running) {
-      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    const stop = async (child: ChildProcess) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
-    }
+    };
+    // Gateway and led-driver first, so that they leave the broker cleanly; then the broker (or the launcher).
+    await Promise.all(this.others.map(stop));
+    await stop(this.child);
     const alive = (pid: number) => {
       try {
         process.kill(pid, 0);

@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { closedLoop, drive, firstFrames, type Path, type RateResult } from './closed-loop.js';
 import { ControllerClient } from './controller-client.js';
-import { LaunchedSystem } from './launched-system.js';
+import { LaunchedSystem, type Layout, nodeFlags } from './launched-system.js';
 import { parseOptions } from './options.js';
 import { cpuMs, pssMb, ROOT, rssMb, ServiceChild } from './production-system.js';
 import { summariseProfile } from './profile-summary.js';
@@ -54,13 +54,13 @@ function commitOf(root: string): string {
   return git.status === 0 ? git.stdout.trim().slice(0, 72) : 'unknown';
 }
 
-function launched(name: string, root: string, node: string, env: Record<string, string>): Contender {
+function launched(name: string, root: string, node: string, env: Record<string, string>, layout: Layout = 'npm-start'): Contender {
   const commit = commitOf(root);
   return {
     name,
-    info: { name, root, commit, node, nodeOptions: env.NODE_OPTIONS ?? '' },
+    info: { name, root, commit, node, nodeOptions: env.NODE_OPTIONS ?? '', layout, flags: nodeFlags(join(root, 'package.json')).join(' ') },
     async start(extra = {}) {
-      const system = await LaunchedSystem.start({ root, node, env: { ...env, ...extra } });
+      const system = await LaunchedSystem.start({ root, node, layout, env: { ...env, ...extra } });
       const before = system.cpu();
       return {
         url: system.gatewayUrl,
@@ -81,7 +81,7 @@ function launched(name: string, root: string, node: string, env: Record<string, 
 function directPath(token: string): Contender {
   return {
     name: 'direct',
-    info: { name: 'direct', root: ROOT, commit: '', node: process.execPath, nodeOptions: '' },
+    info: { name: 'direct', root: ROOT, commit: '', node: process.execPath, nodeOptions: '', layout: 'direct', flags: '' },
     async start() {
       const child = new ServiceChild('direct-gateway', join(ROOT, 'bench/dist/direct-gateway.js'), {
         PATH: process.env.PATH,
@@ -161,6 +161,8 @@ async function main(): Promise<void> {
   const profileStart = Date.now();
   const thisEnv: Record<string, string> = options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {};
   const contenders: Contender[] = [launched('this', ROOT, process.execPath, thisEnv)];
+  // The same checkout as docker-compose.yml runs it: three processes, the broker on its own.
+  if (options.threeProcesses) contenders.push(launched('this-3', ROOT, process.execPath, thisEnv, 'services'));
   if (options.baseline) contenders.push(launched('baseline', options.baseline, options.baselineNode ?? process.execPath, {}));
   // Any token will do for the direct path; the systems each have their own.
   const direct = directPath('bench-direct-path-token-0123456789');

@@ -23,6 +23,8 @@ export interface BenchOptions {
   readonly baselineNode: string | undefined;
   /** NODE_OPTIONS for this system's processes (to measure a V8 flag). */
   readonly nodeOptions: string | undefined;
+  /** Also measure this checkout as three processes, as docker-compose.yml runs it. */
+  readonly threeProcesses: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--baseline=DIR] [--seconds=N] [--rates=60,200,1000] [--cold-rates=60,200] [--cold-runs=N]
@@ -38,6 +40,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--baseline=DIR] [--seco
   --warmup=N         seconds of 200 Hz on each path before the steady runs (default 20)
   --flood-seconds=N  seconds per throughput run, 0 to skip them (default 10)
   --raised-rate=N    GATEWAY_MAX_RATE of the second throughput run, 0 to skip it (default 100000)
+  --no-three         skip this checkout as three processes (the broker on its own, as docker-compose.yml runs it)
   --node-options=S   NODE_OPTIONS for this system's processes, e.g. "--max-semi-space-size=1"
   --profile          run this system under node --cpu-prof during the steady runs (profiles in bench/results/profiles/)`;
 
@@ -53,6 +56,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let baseline: string | undefined;
   let baselineNode: string | undefined;
   let nodeOptions: string | undefined;
+  let threeProcesses = true;
   const positive = (name: string, raw: string, allowZero = false): number => {
     const n = Number(raw);
     if (!Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new Error(`--${name}=${raw}: expected a positive number`);
@@ -99,6 +103,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--node-options':
         nodeOptions = value;
         break;
+      case '--no-three':
+        threeProcesses = false;
+        break;
       case '--profile':
         profile = true;
         break;
@@ -111,5 +118,18 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown flag ${arg}\n${USAGE}`);
     }
   }
-  return { seconds, rates, coldRates, coldRuns, warmupSeconds, floodSeconds, raisedRate, profile, baseline, baselineNode, nodeOptions };
+  return {
+    seconds,
+    rates,
+    coldRates,
+    coldRuns,
+    warmupSeconds,
+    floodSeconds,
+    raisedRate,
+    profile,
+    baseline,
+    baselineNode,
+    nodeOptions,
+    threeProcesses,
+  };
 }

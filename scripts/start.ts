@@ -56,7 +56,12 @@ async function main(): Promise<void> {
   await runService('gateway', async (_config, log, control) => {
     const service = await startGatewayService({ ...config, GATEWAY_HOSTS_BROKER: 'true' }, log);
     // Started once the broker listens, so that it connects at its first attempt.
-    const driver = spawn(process.execPath, ['led-driver/dist/main.js'], { cwd: ROOT, stdio: 'inherit', env: process.env });
+    // With this process's V8 flags (package.json's start script), as `npm start -w led-driver` gives them.
+    const driver = spawn(process.execPath, [...process.execArgv, 'led-driver/dist/main.js'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: process.env,
+    });
     let stopping = false;
     driver.on('exit', (code, signal) => {
       if (stopping) return;

@@ -5,8 +5,8 @@ import type { Duplex } from 'node:stream';
 import {
   type Account,
   doorRefusals,
-  http as httpModule,
   dropSilentSockets,
+  http as httpModule,
   keepListening,
   type Logger,
   listen,

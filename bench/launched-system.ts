@@ -165,7 +165,8 @@ export class LaunchedSystem {
     await loadTlsCredentials(config);
     const node = options.node ?? process.execPath;
     const run = (dir: string, script: string) =>
-      spawn(node, [...nodeFlags(join(dir, 'package.json')), script], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // The whole path of the script, so that /proc/<pid>/cmdline says which service a process is.
+      spawn(node, [...nodeFlags(join(dir, 'package.json')), join(dir, script)], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const spawnedAt = performance.now();
     const layout = options.layout ?? 'npm-start';
     const child = layout === 'npm-start' ? run(options.root, 'scripts/dist/start.js') : run(join(options.root, 'broker'), 'dist/main.js');

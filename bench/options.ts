@@ -80,7 +80,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         floodSeconds = positive('flood-seconds', value, true);
         break;
       case '--rates':
-        rates = value.split(',').map((r) => positive('rates', r));
+        rates = value === '' ? [] : value.split(',').map((r) => positive('rates', r));
         break;
       case '--cold-rates':
         coldRates = value === '' ? [] : value.split(',').map((r) => positive('cold-rates', r));

@@ -41,7 +41,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--baseline=DIR] [--seco
   --flood-seconds=N  seconds per throughput run, 0 to skip them (default 10)
   --raised-rate=N    GATEWAY_MAX_RATE of the second throughput run, 0 to skip it (default 100000)
   --no-three         skip this checkout as three processes (the broker on its own, as docker-compose.yml runs it)
-  --node-options=S   NODE_OPTIONS for this system's processes, e.g. "--max-semi-space-size=1"
+  --node-options=S   NODE_OPTIONS for this system's processes, e.g. "--max-semi-space-size=1" (to measure a V8 flag)
   --profile          run this system under node --cpu-prof during the steady runs (profiles in bench/results/profiles/)`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {

@@ -7,15 +7,11 @@
 # (exec), so that it is the container's main process and gets `docker stop`'s SIGTERM itself.
 set -eu
 app=$(cd "$(dirname "$0")/.." && pwd)
-# The V8 flags every service runs with, as `npm start` and `npm start -w <service>` give them (package.json): a young
-# generation of at most 1 MB a half, so that a burst of allocations (a flood of frames or handshakes) costs a few MB
-# rather than the 64 MB a half Node 24 lets it grow to (docs/performance.md).
-NODE_FLAGS=--max-semi-space-size=1
 
 run() {
   cd "$app/$1"
   shift
-  exec node $NODE_FLAGS "$@"
+  exec node "$@"
 }
 
 usage() {

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   await runService('gateway', async (_config, log, control) => {
     const service = await startGatewayService({ ...config, GATEWAY_HOSTS_BROKER: 'true' }, log);
     // Started once the broker listens, so that it connects at its first attempt.
-    // With this process's V8 flags (package.json's start script), as `npm start -w led-driver` gives them.
+    // With this process's node flags (any given to `node scripts/dist/start.js`), for the two processes alike.
     const driver = spawn(process.execPath, [...process.execArgv, 'led-driver/dist/main.js'], {
       cwd: ROOT,
       stdio: 'inherit',

@@ -60,7 +60,17 @@ function launched(name: string, root: string, node: string, env: Record<string, 
     name,
     info: { name, root, commit, node, nodeOptions: env.NODE_OPTIONS ?? '', layout, flags: nodeFlags(join(root, 'package.json')).join(' ') },
     async start(extra = {}) {
-      const system = await LaunchedSystem.start({ root, node, layout, env: { ...env, ...extra } });
+      // The free ports are chosen before the system binds them: on a shared machine another process may take one
+      // meanwhile. Such a start is tried again on fresh ports rather than losing the whole run.
+      let system: LaunchedSystem | undefined;
+      for (let attempt = 1; !system; attempt++) {
+        try {
+          system = await LaunchedSystem.start({ root, node, layout, env: { ...env, ...extra } });
+        } catch (error) {
+          if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+          say(`${name}: a port was taken before the system could bind it; starting again on fresh ports`);
+        }
+      }
       const before = system.cpu();
       return {
         url: system.gatewayUrl,

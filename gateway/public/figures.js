@@ -1,9 +1,9 @@
 /**
  * The arithmetic of the live figures on the pages: events per second, and the spread (median and worst) of
- * durations, both over the last WINDOW_MS. The gateway counts the same way in gateway/src/rolling-window.ts (the page
- * is plain JS, served as it is, so it keeps its own copy); test/unit/figures.test.ts feeds both the same events and
- * checks that they agree. Times are milliseconds on the one monotonic clock of whoever counts (performance.now()),
- * never a wall clock and never two machines' clocks compared. Memory is fixed whatever the rate.
+ * durations, both over the last WINDOW_MS. The one home of this arithmetic: the pages run this file as it is served,
+ * and the gateway imports it too (gateway/src/rolling-window.ts, typed by figures.d.ts). Times are milliseconds on
+ * the one monotonic clock of whoever counts (performance.now()), never a wall clock and never two machines' clocks
+ * compared. Memory is fixed whatever the rate.
  */
 
 /** "The last few seconds" of every figure. */

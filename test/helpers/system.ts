@@ -33,6 +33,8 @@ export class ServiceProcess {
   constructor(
     readonly name: ServiceName,
     readonly env: NodeJS.ProcessEnv,
+    /** Node's own options before the script (e.g. --inspect for LiveHeap). */
+    readonly execArgv: readonly string[] = [],
   ) {
     this.child = this.spawn();
   }
@@ -40,7 +42,7 @@ export class ServiceProcess {
   private spawn(): ChildProcess {
     this.exitCode = null;
     this.signal = null;
-    const child = spawn(process.execPath, [join(ROOT, this.name, 'dist/main.js')], {
+    const child = spawn(process.execPath, [...this.execArgv, join(ROOT, this.name, 'dist/main.js')], {
       cwd: join(ROOT, this.name),
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,6 +131,8 @@ export interface SystemOptions {
   readonly env?: Record<string, string>;
   /** Services to start (default: all three). */
   readonly services?: readonly ServiceName[];
+  /** Node's own options for some services, before the script (e.g. --inspect for LiveHeap). */
+  readonly execArgv?: Partial<Record<ServiceName, readonly string[]>>;
 }
 
 /** The generated secrets of a test system, flat, as the tests use them. */
@@ -162,6 +166,7 @@ export class TestSystem {
       brokerMetrics: number;
       driverMetrics: number;
     },
+    private readonly execArgv: Partial<Record<ServiceName, readonly string[]>> = {},
   ) {}
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -199,7 +204,7 @@ export class TestSystem {
       ports.gatewayHttps = await freePort();
       env.GATEWAY_HTTPS_PORT = String(ports.gatewayHttps);
     }
-    const system = new TestSystem(dataDir, env, ports);
+    const system = new TestSystem(dataDir, env, ports, options.execArgv ?? {});
     const wanted = options.services ?? ['broker', 'gateway', 'led-driver'];
     try {
       if (wanted.includes('broker')) await system.startService('broker', 'broker ready');
@@ -218,7 +223,7 @@ export class TestSystem {
   }
 
   async startService(name: ServiceName, readyText: string): Promise<ServiceProcess> {
-    const service = new ServiceProcess(name, this.env);
+    const service = new ServiceProcess(name, this.env, this.execArgv[name]);
     this.services.set(name, service);
     // Generous: on a loaded machine, loading modules and generating the certificate take seconds.
     await service.waitForLog(readyText, START_PATIENCE_MS);

@@ -26,6 +26,9 @@ const FRAME_INTERVAL_MS = 4;
 
 const lit = (s: { left: number; right: number }) => s.left > 0 || s.right > 0;
 
+/** Sessions whose timer streams: each is stopped and cut in a finally, so that a failure cannot leave one going. */
+const streaming = new Set<Session>();
+
 /** One phone session: a WebSocket that streams lit values whose seq tells the session apart. */
 class Session {
   private timer: NodeJS.Timeout | undefined;
@@ -43,6 +46,7 @@ class Session {
   }
 
   stream(): void {
+    streaming.add(this);
     this.timer ??= setInterval(() => {
       if (this.client.socket.readyState === this.client.socket.OPEN) this.client.send(this.frame());
     }, FRAME_INTERVAL_MS);
@@ -50,6 +54,7 @@ class Session {
 
   stop(): void {
     clearInterval(this.timer);
+    streaming.delete(this);
   }
 
   owns(seq: unknown): boolean {
@@ -81,62 +86,69 @@ for (const broker of GATEWAY_BROKERS) {
       const token = system.secrets.gatewayToken;
       const stale: string[] = [];
       let raced = 0;
-      let current = new Session(await WsClient.controller(system), 0);
-      current.stream();
-      await leds.until('the first session to light the LEDs', (s) => lit(s) && current.owns(s.seq), 10_000);
+      try {
+        let current = new Session(await WsClient.controller(system), 0);
+        current.stream();
+        await leds.until('the first session to light the LEDs', (s) => lit(s) && current.owns(s.seq), 10_000);
 
-      for (let i = 1; i <= REPETITIONS; i++) {
-        // The new connection is open and waiting to authenticate while the old one still streams.
-        const fresh = WsClient.connect(system.gatewayUrl);
-        await fresh.opened;
-        let next = new Session(fresh, i * 1_000_000);
-        current.stop();
-        current.client.socket.terminate();
-        // Long enough for the gateway to see the old connection gone (else "in use"), short enough that it announces
-        // that, the new controller and its first value to the broker in one breath.
-        await sleep(1);
-        // Authentication and the first value in one write.
-        fresh.send(JSON.stringify({ type: 'auth', token }));
-        fresh.send(next.frame());
-        next.stream();
-        const from = leds.states.length;
-        const fromFrames = fresh.frames.length;
-        const outcome = await waitFor(
-          'the new session to light the LEDs',
-          () => {
-            if (fresh.closeCode !== undefined) return { refused: fresh.closeCode };
-            const index = leds.states.slice(from).findIndex((s) => lit(s) && next.owns(s.seq));
-            return index >= 0 && { litAt: from + index };
-          },
-          10_000,
-        );
-        let litAt: number;
-        if ('refused' in outcome) {
-          // The gateway saw the new connection before the old one had gone: "in use" (1013), as a page is told;
-          // it tries again at once, with the token at the handshake this time.
-          assert.equal(outcome.refused, 1013, `the new connection closed with ${outcome.refused}`);
-          next.stop();
-          next = new Session(await WsClient.controller(system), i * 1_000_000 + 500_000);
+        for (let i = 1; i <= REPETITIONS; i++) {
+          // The new connection is open and waiting to authenticate while the old one still streams.
+          const fresh = WsClient.connect(system.gatewayUrl);
+          await fresh.opened;
+          let next = new Session(fresh, i * 1_000_000);
+          current.stop();
+          current.client.socket.terminate();
+          // Long enough for the gateway to see the old connection gone (else "in use"), short enough that it announces
+          // that, the new controller and its first value to the broker in one breath.
+          await sleep(1);
+          // Authentication and the first value in one write.
+          fresh.send(JSON.stringify({ type: 'auth', token }));
+          fresh.send(next.frame());
           next.stream();
-          const retried = next;
-          const state = await leds.until('the retried session to light the LEDs', (s) => lit(s) && retried.owns(s.seq), 10_000);
-          litAt = leds.states.lastIndexOf(state);
-        } else {
-          raced++;
-          litAt = outcome.litAt;
+          const from = leds.states.length;
+          const fromFrames = fresh.frames.length;
+          const outcome = await waitFor(
+            'the new session to light the LEDs',
+            () => {
+              if (fresh.closeCode !== undefined) return { refused: fresh.closeCode };
+              const index = leds.states.slice(from).findIndex((s) => lit(s) && next.owns(s.seq));
+              return index >= 0 && { litAt: from + index };
+            },
+            10_000,
+          );
+          let litAt: number;
+          if ('refused' in outcome) {
+            // The gateway saw the new connection before the old one had gone: "in use" (1013), as a page is told;
+            // it tries again at once, with the token at the handshake this time.
+            assert.equal(outcome.refused, 1013, `the new connection closed with ${outcome.refused}`);
+            next.stop();
+            next = new Session(await WsClient.controller(system), i * 1_000_000 + 500_000);
+            next.stream();
+            const retried = next;
+            const state = await leds.until('the retried session to light the LEDs', (s) => lit(s) && retried.owns(s.seq), 10_000);
+            litAt = leds.states.lastIndexOf(state);
+          } else {
+            raced++;
+            litAt = outcome.litAt;
+          }
+          await sleep(WATCH_MS);
+          const after = leds.states.slice(litAt);
+          const off = after.find((s) => !lit(s));
+          if (off) stale.push(`#${i}: leds/state went ${JSON.stringify(off)} after the new session lit the LEDs`);
+          const phoneFrames = next.client.frames.slice(next.client === fresh ? fromFrames : 0).filter((f: Frame) => f.type === 'state');
+          const phoneLit = phoneFrames.findIndex((f) => lit(f as never) && next.owns(f.seq));
+          const phoneOff = phoneLit < 0 ? undefined : phoneFrames.slice(phoneLit).find((f) => !lit(f as never));
+          if (phoneOff) stale.push(`#${i}: the phone was told ${JSON.stringify(phoneOff)} after its first value lit the LEDs`);
+          current = next;
         }
-        await sleep(WATCH_MS);
-        const after = leds.states.slice(litAt);
-        const off = after.find((s) => !lit(s));
-        if (off) stale.push(`#${i}: leds/state went ${JSON.stringify(off)} after the new session lit the LEDs`);
-        const phoneFrames = next.client.frames.slice(next.client === fresh ? fromFrames : 0).filter((f: Frame) => f.type === 'state');
-        const phoneLit = phoneFrames.findIndex((f) => lit(f as never) && next.owns(f.seq));
-        const phoneOff = phoneLit < 0 ? undefined : phoneFrames.slice(phoneLit).find((f) => !lit(f as never));
-        if (phoneOff) stale.push(`#${i}: the phone was told ${JSON.stringify(phoneOff)} after its first value lit the LEDs`);
-        current = next;
+        current.stop();
+        current.client.close();
+      } finally {
+        for (const session of streaming) {
+          session.stop();
+          session.client.socket.terminate();
+        }
       }
-      current.stop();
-      current.client.close();
       t.diagnostic(`${raced} of ${REPETITIONS} reconnects admitted at the first try`);
       assert.deepEqual(
         stale,

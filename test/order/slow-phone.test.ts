@@ -6,49 +6,27 @@
  * can see the server side's bufferedAmount.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ControllerServer, MAX_BUFFERED_BYTES } from '@gravity-led/gateway';
-import { createLogger, type LedState } from '@gravity-led/shared';
+import { MAX_BUFFERED_BYTES } from '@gravity-led/gateway';
+import type { LedState } from '@gravity-led/shared';
 import { WsClient } from '../helpers/clients.js';
+import { type Door, openDoor } from '../helpers/door.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 describe('a phone that lags behind', () => {
-  let http: Server;
-  let door: ControllerServer;
-  let url: string;
-  const token = 'slow-phone-test-token-0123456789';
+  let door: Door;
 
   before(async () => {
-    door = new ControllerServer({
-      auth: 'token',
-      token,
-      maxClients: 1,
-      maxRate: 1000,
-      log: createLogger('gateway', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
-      publish: () => true,
-      isAvailable: () => true,
-      lastState: () => undefined,
-      onOccupancy: () => {},
-    });
-    http = createServer();
-    door.attach(http);
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/?token=${token}`;
+    door = await openDoor('slow-phone-test-token-0123456789');
   });
 
-  after(async () => {
-    door.close();
-    http.closeAllConnections();
-    await new Promise((resolve) => http.close(resolve));
-  });
+  after(() => door.close());
 
   it('ends on the newest state when a newer one goes out before the one held back', async () => {
-    const client = WsClient.connect(url);
+    const client = WsClient.connect(door.url);
     await client.opened;
     await client.next('hello');
-    const [session] = [...(door as unknown as { sessions: Set<{ socket: { bufferedAmount: number } }> }).sessions];
+    const [session] = door.sessions();
     assert.ok(session, 'the door holds the session');
     const raw = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     raw.pause();
@@ -56,12 +34,14 @@ describe('a phone that lags behind', () => {
     const state = (seq: number) => ({ left: 0, right: seq % 100, reason: 'gravity', seq, ts: Date.now(), note: padding }) as LedState;
     // The phone stops reading until the gateway has more than MAX_BUFFERED_BYTES waiting: the next state is held.
     let seq = 0;
+    const filledBy = Date.now() + 10_000;
     while (session.socket.bufferedAmount <= MAX_BUFFERED_BYTES) {
-      for (let i = 0; i < 100; i++) door.broadcastState(state(++seq));
+      assert.ok(Date.now() < filledBy, 'the socket never filled up');
+      for (let i = 0; i < 100; i++) door.server.broadcastState(state(++seq));
       await sleep(1);
     }
     const held = ++seq;
-    door.broadcastState(state(held));
+    door.server.broadcastState(state(held));
     // The phone catches up; the moment it has, a newer state arrives and goes out at once.
     raw.resume();
     // Looked at every turn of the event loop, not every 20 ms as waitFor does: the hold timer must not go first.
@@ -71,7 +51,7 @@ describe('a phone that lags behind', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     const newest = ++seq;
-    door.broadcastState(state(newest));
+    door.server.broadcastState(state(newest));
     await waitFor('the newest state', () => client.frames.some((f) => f.seq === newest), 10_000);
     // The hold timer ticks every 50 ms: long enough for a held frame to go out after the newest.
     await sleep(300);

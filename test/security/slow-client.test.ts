@@ -4,52 +4,30 @@
  * the server side's bufferedAmount; the MQTT side is not needed: states are handed to the door as the bridge would.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ControllerServer, MAX_BUFFERED_BYTES } from '@gravity-led/gateway';
-import { createLogger, type LedState } from '@gravity-led/shared';
+import { MAX_BUFFERED_BYTES } from '@gravity-led/gateway';
+import type { LedState } from '@gravity-led/shared';
 import { WsClient } from '../helpers/clients.js';
+import { type Door, openDoor } from '../helpers/door.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 describe('a slow client', () => {
-  let http: Server;
-  let door: ControllerServer;
-  let url: string;
-  const token = 'slow-client-test-token-0123456789';
+  let door: Door;
 
   before(async () => {
-    door = new ControllerServer({
-      auth: 'token',
-      token,
-      maxClients: 1,
-      maxRate: 1000,
-      log: createLogger('gateway', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
-      publish: () => true,
-      isAvailable: () => true,
-      lastState: () => undefined,
-      onOccupancy: () => {},
-    });
-    http = createServer();
-    door.attach(http);
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/?token=${token}`;
+    door = await openDoor('slow-client-test-token-0123456789');
   });
 
-  after(async () => {
-    door.close();
-    http.closeAllConnections();
-    await new Promise((resolve) => http.close(resolve));
-  });
+  after(() => door.close());
 
   /** A connected client that has stopped reading, and the server side's session of it. */
   async function stalledClient() {
     // One place (maxClients 1): the previous test's client must have gone.
-    await waitFor('the place free', () => door.controllerCount === 0, 10_000);
-    const client = WsClient.connect(url);
+    await waitFor('the place free', () => door.server.controllerCount === 0, 10_000);
+    const client = WsClient.connect(door.url);
     await client.opened;
     await client.next('hello');
-    const [session] = [...(door as unknown as { sessions: Set<{ socket: { bufferedAmount: number } }> }).sessions];
+    const [session] = door.sessions();
     assert.ok(session, 'the door holds the session');
     // The client stops reading: the kernel's buffers fill, then whatever the gateway keeps sending waits in memory.
     const raw = (client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
@@ -79,7 +57,7 @@ describe('a slow client', () => {
     const total = 100_000;
     // 100,000 frames of ~500 bytes is ~50 MB offered; the kernel takes a few MB, the gateway holds back the rest.
     await offerWhileStalled(session, total, (i) =>
-      door.broadcastState({ left: 0, right: i % 100, reason: 'gravity', seq: i, ts: Date.now(), note: padding } as LedState),
+      door.server.broadcastState({ left: 0, right: i % 100, reason: 'gravity', seq: i, ts: Date.now(), note: padding } as LedState),
     );
 
     raw.resume();
@@ -93,8 +71,8 @@ describe('a slow client', () => {
     const { client, session, raw } = await stalledClient();
     const spread = { p50: 1.5, max: 9.9, samples: 150 };
     await offerWhileStalled(session, 100_000, (i) => {
-      door.broadcastStats({ type: 'stats', window: 5, received: i, ledUpdates: 30, roundTrip: spread, link: spread });
-      door.probeLinks(() => {});
+      door.server.broadcastStats({ type: 'stats', window: 5, received: i, ledUpdates: 30, roundTrip: spread, link: spread });
+      door.server.probeLinks(() => {});
     });
     raw.resume();
     await waitFor('the stats it was sent', () => client.frames.some((f) => f.type === 'stats'), 30_000);
@@ -107,7 +85,7 @@ describe('a slow client', () => {
     // The broker flapping, or the led-driver going on and offline, as fast as it can: each a frame owed to every
     // client. 400,000 of some 55 bytes is 22 MB offered, past what the kernel takes.
     const total = 400_000;
-    await offerWhileStalled(session, total, (i) => door.broadcastAvailability(i % 2 === 0));
+    await offerWhileStalled(session, total, (i) => door.server.broadcastAvailability(i % 2 === 0));
     raw.resume();
     // The last one offered (total is even) says available.
     await waitFor('the newest availability', () => client.frames.at(-1)?.type === 'available', 30_000);

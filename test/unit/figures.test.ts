@@ -1,5 +1,5 @@
 /**
- * The live figures' arithmetic (gateway/public/figures.js, and its copy for the gateway in rolling-window.ts), the
+ * The live figures' arithmetic (gateway/public/figures.js, which the gateway imports too), the
  * page's loop figures (measured.js), the gateway's measurements (measurements.ts) and the page's level settings
  * (level.js), on clocks the test moves: what each figure counts, and what it must not count.
  */
@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Measurements, RateWindow, SpreadWindow, WINDOW_MS } from '@gravity-led/gateway';
 import type { LedState } from '@gravity-led/shared';
-import { Prng } from '../helpers/prng.js';
 import { ROOT } from '../helpers/system.js';
 
 interface Spread {
@@ -124,27 +123,10 @@ describe('figures.js: rates and spreads over the last few seconds', () => {
     assert.equal(s.max, 49_999, 'the newest are the ones kept');
   });
 
-  it("the gateway's copy (rolling-window.ts) gives the page's figures for the same events", () => {
-    const prng = Prng.fromEnv('figures agreement');
+  it('the gateway counts with the very module the page is served', () => {
+    assert.equal(RateWindow, figures.RateWindow);
+    assert.equal(SpreadWindow, figures.SpreadWindow);
     assert.equal(WINDOW_MS, figures.WINDOW_MS);
-    const page = { rate: new figures.RateWindow(), spread: new figures.SpreadWindow() };
-    const gateway = { rate: new RateWindow(), spread: new SpreadWindow() };
-    let t = 50_000;
-    for (let i = 0; i < 5000; i++) {
-      // Bursts, steady runs and pauses longer than the window, all mixed.
-      const r = prng.next();
-      t += r < 0.01 ? 6000 : r < 0.3 ? prng.next() * 2 : prng.next() * 80;
-      const value = prng.next() * 300;
-      page.rate.add(t);
-      gateway.rate.add(t);
-      page.spread.add(value, t);
-      gateway.spread.add(value, t);
-      if (i % 7 === 0) {
-        const at = t + prng.next() * 6000;
-        assert.equal(gateway.rate.perSecond(at), page.rate.perSecond(at), `rate at event ${i}`);
-        assert.deepEqual(gateway.spread.spread(at), page.spread.spread(at), `spread at event ${i}`);
-      }
-    }
   });
 
   it('shows milliseconds with a decimal below 10 ms', () => {

@@ -1,9 +1,9 @@
 /** The broker's doors: MQTT over TCP, over WebSocket (browser tools), and over TLS. Each one is a plain server around the broker's `handle`. */
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import { listen } from '@gravity-led/shared';
+import { http, listen } from '@gravity-led/shared';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 
 /** What a listener hands each new connection to: the broker (behind the packet-size guard). */
@@ -64,11 +64,11 @@ export async function tlsListener(
 const MAX_WS_MESSAGE = 64 * 1024;
 
 export async function webSocketListener(broker: ConnectionHandler, port: number, host?: string): Promise<Listener> {
-  const http = createHttpServer((_req, res) => {
+  const server = http.createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
   });
   const wss = new WebSocketServer({
-    server: http,
+    server,
     maxPayload: MAX_WS_MESSAGE,
     handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
   });
@@ -78,15 +78,15 @@ export async function webSocketListener(broker: ConnectionHandler, port: number,
     stream.on('error', () => socket.terminate());
     broker.handle(stream, req);
   });
-  const bound = await listen(http, port, host);
+  const bound = await listen(server, port, host);
   return {
     name: 'mqtt-ws',
     port: bound,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();
-      const closed = closeServer(http);
-      http.closeAllConnections();
+      const closed = closeServer(server);
+      server.closeAllConnections();
       await closed;
     },
   };

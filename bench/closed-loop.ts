@@ -1,7 +1,8 @@
 /**
  * Closed-loop latency at a fixed send rate: send -> gateway -> (MQTT -> led-driver -> MQTT ->) gateway -> state.
- * The two paths are measured side by side: their time is cut into alternating one-second slices, so that whatever
- * else the (shared) machine does falls on both alike and the ratio between them stays meaningful.
+ * Several paths (this system, an earlier commit's, the direct path) are measured side by side: their time is cut
+ * into alternating one-second slices, so that whatever else the (shared) machine does falls on all alike and the
+ * ratios between them stay meaningful.
  */
 import type { ControllerClient, Recording } from './controller-client.js';
 import { type LatencySummary, summarise } from './stats.js';
@@ -11,7 +12,7 @@ const MAX_CATCH_UP_MS = 20;
 const SLICE_MS = 1000;
 
 /** Sends at `rate` frames/s for `ms`, on a timer corrected for drift. */
-function paced(client: ControllerClient, rate: number, ms: number): Promise<void> {
+export function paced(client: ControllerClient, rate: number, ms: number): Promise<void> {
   const period = 1000 / rate;
   const start = performance.now();
   let next = start;
@@ -37,7 +38,7 @@ export interface PathResult extends LatencySummary {
   /** Sent frames whose state never came back: coalesced by latest-value-wins (GATEWAY_MAX_RATE). */
   readonly coalesced: number;
   /**
-   * CPU time per frame sent (µs), per process on this path: far less sensitive to a busy machine than latency, so
+   * CPU time per frame sent (µs), per process of this path: far less sensitive to a busy machine than latency, so
    * the number to compare before and after an optimisation.
    */
   readonly cpuUsPerFrame: Record<string, number>;
@@ -46,13 +47,16 @@ export interface PathResult extends LatencySummary {
 /** CPU time used so far (ms) by each process of a path. */
 export type CpuProbe = () => Record<string, number>;
 
+export interface Path {
+  readonly client: ControllerClient;
+  readonly cpu: CpuProbe;
+  /** Called every 200 ms while this path is under load (to sample memory). */
+  readonly during?: () => void;
+}
+
 export interface RateResult {
   readonly rate: number;
-  readonly mqtt: PathResult;
-  readonly direct: PathResult;
-  /** mqtt / direct, for p50 and p99. */
-  readonly ratioP50: number;
-  readonly ratioP99: number;
+  readonly paths: Record<string, PathResult>;
 }
 
 interface Accumulated {
@@ -64,24 +68,17 @@ interface Accumulated {
 
 const empty = (): Accumulated => ({ latencies: [], sent: 0, ms: 0, cpuMs: {} });
 
-async function slice(
-  client: ControllerClient,
-  rate: number,
-  ms: number,
-  into: Accumulated,
-  cpu: CpuProbe,
-  during?: () => void,
-): Promise<void> {
-  const cpuBefore = cpu();
-  client.record();
+async function slice(path: Path, rate: number, ms: number, into: Accumulated): Promise<void> {
+  const cpuBefore = path.cpu();
+  path.client.record();
   const started = performance.now();
-  const sampler = during ? setInterval(during, 200) : undefined;
-  await paced(client, rate, ms);
+  const sampler = path.during ? setInterval(path.during, 200) : undefined;
+  await paced(path.client, rate, ms);
   clearInterval(sampler);
   into.ms += performance.now() - started;
-  const recording: Recording = await client.finish();
+  const recording: Recording = await path.client.finish();
   into.sent += recording.sent;
-  for (const [name, after] of Object.entries(cpu())) into.cpuMs[name] = (into.cpuMs[name] ?? 0) + after - (cpuBefore[name] ?? 0);
+  for (const [name, after] of Object.entries(path.cpu())) into.cpuMs[name] = (into.cpuMs[name] ?? 0) + after - (cpuBefore[name] ?? 0);
   for (const l of recording.latencies) into.latencies.push(l);
 }
 
@@ -91,34 +88,43 @@ function result(acc: Accumulated): PathResult {
   return { ...summary, sent: acc.sent, sentPerSecond: (acc.sent * 1000) / acc.ms, coalesced: acc.sent - summary.count, cpuUsPerFrame };
 }
 
-/**
- * `seconds` of each path at `rate`, alternating slices. `during` is called every 200 ms while the production path
- * is under load (to sample memory).
- */
-export async function closedLoop(
-  paths: { mqtt: ControllerClient; direct: ControllerClient },
-  cpu: { mqtt: CpuProbe; direct: CpuProbe },
-  rate: number,
-  seconds: number,
-  during: () => void = () => {},
-): Promise<RateResult> {
-  const mqtt = empty();
-  const direct = empty();
-  // Warm-up (not recorded): JIT, connection buffers, the first state after a fail-safe.
-  await slice(paths.mqtt, rate, 300, empty(), cpu.mqtt);
-  await slice(paths.direct, rate, 300, empty(), cpu.direct);
+/** `seconds` of each path at `rate`, in alternating one-second slices (the order rotating each round). */
+export async function closedLoop(paths: Readonly<Record<string, Path>>, rate: number, seconds: number): Promise<RateResult> {
+  const names = Object.keys(paths);
+  const acc = Object.fromEntries(names.map((n) => [n, empty()]));
+  // A short run not recorded: the first state after a fail-safe, the connection's buffers.
+  for (const name of names) await slice(paths[name] as Path, rate, 300, empty());
   let left = seconds * 1000;
-  let first: 'mqtt' | 'direct' = 'mqtt';
+  let round = 0;
   while (left > 0) {
     const ms = Math.min(SLICE_MS, left);
-    for (const path of first === 'mqtt' ? (['mqtt', 'direct'] as const) : (['direct', 'mqtt'] as const)) {
-      if (path === 'mqtt') await slice(paths.mqtt, rate, ms, mqtt, cpu.mqtt, during);
-      else await slice(paths.direct, rate, ms, direct, cpu.direct);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + round) % names.length] as string;
+      await slice(paths[name] as Path, rate, ms, acc[name] as Accumulated);
     }
-    first = first === 'mqtt' ? 'direct' : 'mqtt';
+    round++;
     left -= ms;
   }
-  const m = result(mqtt);
-  const d = result(direct);
-  return { rate, mqtt: m, direct: d, ratioP50: m.p50 / d.p50, ratioP99: m.p99 / d.p99 };
+  return { rate, paths: Object.fromEntries(names.map((n) => [n, result(acc[n] as Accumulated)])) };
+}
+
+/** Drives every path at `rate` for `seconds` without recording: warm-up. */
+export async function drive(paths: Readonly<Record<string, Path>>, rate: number, seconds: number): Promise<void> {
+  let left = seconds * 1000;
+  while (left > 0) {
+    const ms = Math.min(SLICE_MS, left);
+    for (const path of Object.values(paths)) {
+      path.client.record();
+      await paced(path.client, rate, ms);
+      await path.client.finish();
+    }
+    left -= ms;
+  }
+}
+
+/** The first `ms` of a session: frames sent at `rate` from the moment the client is admitted; the latencies. */
+export async function firstFrames(client: ControllerClient, rate: number, ms: number): Promise<Recording> {
+  client.record();
+  await paced(client, rate, ms);
+  return client.finish();
 }

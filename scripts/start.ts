@@ -1,24 +1,34 @@
 /**
- * `npm start`: broker, gateway and led-driver together on this machine, each as its own process exactly as
- * `npm start -w <service>` runs it. Prints where to point the phone and the MQTT tools; Ctrl+C stops all three.
+ * `npm start`: broker, gateway and led-driver together on this machine, in two processes. This one runs the gateway
+ * hosting the broker (GATEWAY_HOSTS_BROKER=true: the broker's doors and metrics port as its own service has them, and
+ * the gateway's MQTT without a socket); the led-driver runs as its own process exactly as `npm start -w led-driver`
+ * runs it, with its own fail-safes. Two processes rather than three (and no launcher process besides): fewer
+ * wake-ups and socket hops per frame, one Node runtime less in memory (docs/performance.md). Prints where to point
+ * the phone and the MQTT tools; Ctrl+C stops both.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { printBanner } from '@gravity-led/gateway';
-import { type Config, ConfigError, errorMessage, loadConfig, loadSecrets, loadTlsCredentials, portAccepts } from '@gravity-led/shared';
+import { printBanner, startGatewayService } from '@gravity-led/gateway';
+import {
+  type Config,
+  ConfigError,
+  errorMessage,
+  loadConfig,
+  loadSecrets,
+  loadTlsCredentials,
+  runService,
+  SHUTDOWN_DEADLINE_MS,
+} from '@gravity-led/shared';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SERVICES = ['broker', 'gateway', 'led-driver'] as const;
-type ServiceName = (typeof SERVICES)[number];
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before listening on port ${port}`);
-    if (await portAccepts(port)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not listening on port ${port} after ${timeoutMs} ms`);
+/** SIGTERM, as `docker stop` sends it, then the wait for the exit; SIGKILL if it outlasts its own deadline. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const force = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_DEADLINE_MS);
+  return exited.finally(() => clearTimeout(force));
 }
 
 async function main(): Promise<void> {
@@ -32,7 +42,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  // Created here, before the services start, so all three read the same generated secrets.
+  // Created here, before the services start, so both processes read the same generated secrets.
   const secrets = loadSecrets(config);
   // Likewise the certificate, so gateway and broker find it ready and the banner can print its fingerprint.
   let tls: Awaited<ReturnType<typeof loadTlsCredentials>> | undefined;
@@ -42,47 +52,32 @@ async function main(): Promise<void> {
     process.stderr.write(`npm start: ${errorMessage(error)}\n`);
     process.exit(1);
   }
-  const children = new Map<ServiceName, ChildProcess>();
-  let stopping = false;
 
-  const stopAll = (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    for (const child of children.values()) if (child.exitCode === null) child.kill('SIGTERM');
-    const force = setTimeout(() => {
-      for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
-    }, 3000);
-    force.unref();
-    Promise.all([...children.values()].map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => {
-      process.exit(code);
+  await runService('gateway', async (_config, log, control) => {
+    const service = await startGatewayService({ ...config, GATEWAY_HOSTS_BROKER: 'true' }, log);
+    // Started once the broker listens, so that it connects at its first attempt.
+    // With this process's node flags (any given to `node scripts/dist/start.js`), for the two processes alike.
+    const driver = spawn(process.execPath, [...process.execArgv, 'led-driver/dist/main.js'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: process.env,
     });
-  };
-  process.on('SIGINT', () => stopAll(0));
-  process.on('SIGTERM', () => stopAll(0));
-
-  const launch = (name: ServiceName) => {
-    const child = spawn(process.execPath, [`${name}/dist/main.js`], { cwd: ROOT, stdio: 'inherit', env: process.env });
-    children.set(name, child);
-    child.on('exit', (code, signal) => {
+    let stopping = false;
+    driver.on('exit', (code, signal) => {
       if (stopping) return;
-      process.stderr.write(`npm start: ${name} exited (${signal ?? `code ${code}`}); stopping the others\n`);
-      stopAll(1);
+      process.stderr.write(`npm start: led-driver exited (${signal ?? `code ${code}`}); stopping the gateway and the broker\n`);
+      control.stop('led-driver exited', 1);
     });
-    return child;
-  };
-
-  try {
-    const broker = launch('broker');
-    await waitForPort(config.BROKER_PORT, broker);
-    const gateway = launch('gateway');
-    launch('led-driver');
-    await waitForPort(config.GATEWAY_PORT, gateway);
-  } catch (error) {
-    process.stderr.write(`npm start: ${errorMessage(error)}\n`);
-    stopAll(1);
-    return;
-  }
-  await printBanner(config, secrets, tls, { title: 'gravity-led is running.', footer: 'Press Ctrl+C to stop.' });
+    await printBanner(config, secrets, tls, { title: 'gravity-led is running.', footer: 'Press Ctrl+C to stop.' });
+    return {
+      async stop() {
+        stopping = true;
+        // The led-driver first, while the broker is still there to take its `shutdown` state and `offline`.
+        await stopChild(driver);
+        await service.stop();
+      },
+    };
+  });
 }
 
 await main();

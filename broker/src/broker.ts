@@ -7,6 +7,7 @@ import { doorRefusals, type Logger, RefusalLog, type Secrets, type Topics, VARIA
 import type { Aedes, Client } from 'aedes';
 import { BrokerMetrics } from './broker-metrics.js';
 import { createEmbeddedAedes, type EmbeddedAedes } from './hooks.js';
+import { inProcessConnection } from './in-process.js';
 import { type ConnectionHandler, type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
 import { guardConnection } from './packet-guard.js';
 import { Permissions } from './permissions.js';
@@ -46,6 +47,11 @@ export interface RunningBroker {
   readonly listeners: readonly Listener[];
   /** The broker's Prometheus registry, for whichever process hosts it to expose (broker-metrics.ts). */
   readonly metrics: BrokerMetrics;
+  /**
+   * A new MQTT connection from inside this process (in-process.ts): the client's end, for an MQTT client to speak
+   * over; the broker treats it as any other connection (CONNECT, account, permissions). Bypasses only the socket.
+   */
+  connectInProcess(): Duplex;
   close(): Promise<void>;
 }
 
@@ -145,6 +151,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     aedes,
     listeners,
     metrics,
+    connectInProcess() {
+      const [client, server] = inProcessConnection();
+      addresses.set(server, 'in-process');
+      // Trusted bytes from this process's own client: no packet-size guard between them and the broker.
+      aedes.handle(server);
+      return client;
+    },
     async close() {
       stop();
       doors.stop();

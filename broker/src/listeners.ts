@@ -4,7 +4,7 @@
  * WebSocket handshake get the same 10 s as every HTTP door of ours (REQUEST_LIMITS, TLS_HANDSHAKE_TIMEOUT_MS), a bad
  * handshake gets its 4xx, and nothing a listener reports after it listens (a failed accept()) escapes as an exception.
  */
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
@@ -12,6 +12,7 @@ import {
   badRequest,
   dropSilentSockets,
   errorMessage,
+  http,
   keepListening,
   listen,
   REQUEST_LIMITS,
@@ -131,8 +132,9 @@ export async function webSocketListener(
   host: string | undefined,
   refusals: RefusalLog,
 ): Promise<Listener> {
-  const http = dropSilentSockets(
-    createHttpServer(REQUEST_LIMITS, (req, res) => {
+  // node:http through shared's builtins (loaded as CommonJS, so its lazy exports stay unloaded).
+  const server = dropSilentSockets(
+    http.createServer(REQUEST_LIMITS, (req, res) => {
       const target = requestTarget(req);
       if (!target) {
         recordBadTarget(refusals, req);
@@ -142,7 +144,7 @@ export async function webSocketListener(
     }),
   );
   const accepted = new WeakMap<Socket, number>();
-  http.on('connection', (socket: Socket) => accepted.set(socket, Date.now()));
+  server.on('connection', (socket: Socket) => accepted.set(socket, Date.now()));
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_WS_MESSAGE,
@@ -167,7 +169,7 @@ export async function webSocketListener(
       broker.handle(stream, req, accepted.get(req.socket) ?? Date.now());
     });
   };
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
       upgrade(req, socket, head);
     } catch (error) {
@@ -177,16 +179,16 @@ export async function webSocketListener(
       socket.destroy();
     }
   });
-  const bound = await listen(http, port, host);
-  keepListening(http, refusals);
+  const bound = await listen(server, port, host);
+  keepListening(server, refusals);
   return {
     name: 'mqtt-ws',
     port: bound,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();
-      const closed = closeServer(http);
-      http.closeAllConnections();
+      const closed = closeServer(server);
+      server.closeAllConnections();
       await closed;
     },
   };

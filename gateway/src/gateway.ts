@@ -1,10 +1,12 @@
 /** The gateway assembled: MQTT bridge, HTTP and HTTPS servers, and the WebSocket controller server on both. */
-import { createServer as createHttpServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import {
   type Account,
   doorRefusals,
   dropSilentSockets,
+  http as httpModule,
   keepListening,
   type Logger,
   listen,
@@ -32,6 +34,8 @@ export interface GatewayOptions {
   readonly maxRate: number;
   readonly heartbeatMs?: number;
   readonly mqttUrl: string;
+  /** A broker hosted in this process: how to open a connection to it, used instead of `mqttUrl`. */
+  readonly mqttConnection?: () => Duplex;
   readonly account: Account;
   readonly topics: Topics;
   readonly log: Logger;
@@ -50,7 +54,7 @@ export interface RunningGateway {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
   if (options.auth === 'none') log.warn('GATEWAY_AUTH=none: anyone who can reach the gateway can drive the LEDs');
-  const bridge = new MqttBridge(options.mqttUrl, options.account, options.topics, log);
+  const bridge = new MqttBridge(options.mqttUrl, options.account, options.topics, log, options.mqttConnection);
   // One log and count of what is refused, at the HTTP routes and at the WebSocket door alike.
   const refusals = doorRefusals(log);
   // Read at scrape time only, once `controllers` exists.
@@ -116,7 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     () => ({ httpsPort }),
   );
   const servers: Server[] = [];
-  const http = dropSilentSockets(createHttpServer({ noDelay: true, ...REQUEST_LIMITS }, handler));
+  const http = dropSilentSockets(httpModule.createServer({ noDelay: true, ...REQUEST_LIMITS }, handler));
   controllers.attach(http);
   servers.push(http);
   try {

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import {
   type Account,
   connectService,
@@ -64,10 +65,12 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     account: Account,
     private readonly topics: Topics,
     log: Logger,
+    /** A broker hosted in this process: each (re)connection made by it (connectService's `connection`). */
+    connection?: () => Duplex,
   ) {
     super();
     this.badMaxClients = new RefusalLog(log);
-    this.client = connectService({ url, account, service: 'gateway', statusTopic: topics.gatewayStatus });
+    this.client = connectService({ url, account, service: 'gateway', statusTopic: topics.gatewayStatus, connection });
     this.client.on('connect', () => {
       log.info({ url }, 'connected to MQTT broker');
       this.client.subscribe([topics.ledsState, topics.driverStatus, topics.maxClientsSet], { qos: 1 }, (error) => {

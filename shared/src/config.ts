@@ -103,6 +103,11 @@ export const VARIABLES = {
     600000,
   ),
   GATEWAY_MAX_RATE: whole('frames per second accepted from one controller; the excess is dropped, latest wins', 1000, 1, 100000),
+  GATEWAY_HOSTS_BROKER: oneOf(
+    '`true`: the gateway runs the broker in its own process (its doors on the BROKER_ ports, as the broker service has them) and reaches it without a socket, which is what `npm start` does; the led-driver still connects through MQTT_URL',
+    'false',
+    ['false', 'true'],
+  ),
   MQTT_URL: variable<string>(
     'broker used by gateway and led-driver',
     'an mqtt://, mqtts://, ws:// or wss:// URL (port, if given, 1..65535)',

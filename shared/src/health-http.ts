@@ -5,8 +5,9 @@
  * answers: 405 to anything but GET and HEAD, 404 to a path nobody serves, 400 to a request target that is not a URL,
  * and what bounds a stranger's requests (REQUEST_LIMITS). No request, however malformed, escapes as an exception.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { http } from './builtins.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import { METRICS_CONTENT_TYPE } from './metrics.js';
@@ -88,7 +89,7 @@ export function refuseHandshake(socket: Duplex, status: number, message: string)
   const body = `${message}\n`;
   socket.once('finish', () => socket.destroy());
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
@@ -161,7 +162,7 @@ export interface HealthServer {
 /** A port with the health endpoints alone (the led-driver's METRICS_PORT); port 0 lets the OS choose. */
 export async function startHealthServer(port: number, host: string | undefined, health: Health, log: Logger): Promise<HealthServer> {
   const refusals = doorRefusals(log);
-  const server = dropSilentSockets(createServer(REQUEST_LIMITS, createHealthHandler(health, refusals)));
+  const server = dropSilentSockets(http.createServer(REQUEST_LIMITS, createHealthHandler(health, refusals)));
   server.maxConnections = HEALTH_MAX_CONNECTIONS;
   const bound = await listen(server, port, host);
   keepListening(server, refusals);

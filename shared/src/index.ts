@@ -1,3 +1,4 @@
+export * from './builtins.js';
 export * from './config.js';
 export * from './container.js';
 export * from './data-dir.js';

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
 import type * as Mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { Account } from './secrets.js';
@@ -40,6 +41,11 @@ export interface ServiceConnectionOptions {
    * next value supersedes the last.
    */
   readonly subscriptions?: Readonly<Record<string, 0 | 1>>;
+  /**
+   * A new connection to the broker, called for every (re)connection instead of opening `url`: for a broker hosted in
+   * this process (its connectInProcess()), so that the messages cross no socket. `url` is then only what logs say.
+   */
+  readonly connection?: () => Duplex;
 }
 
 export const RECONNECT_MIN_MS = 250;
@@ -54,7 +60,7 @@ export function nextReconnectDelay(previousMs: number): number {
 const stopReconnecting = new WeakMap<MqttClient, () => void>();
 
 export function connectService(options: ServiceConnectionOptions): MqttClient {
-  const client = mqttLib().connect(options.url, {
+  const clientOptions: Mqtt.IClientOptions = {
     clientId: `${options.service}-${randomBytes(4).toString('hex')}`,
     username: options.account.username,
     password: options.account.password,
@@ -68,7 +74,9 @@ export function connectService(options: ServiceConnectionOptions): MqttClient {
     // mqtt.js traces every packet through the `debug` package, about a dozen calls per message even when tracing is
     // off; a no-op instead keeps that off the hot path. DEBUG=mqttjs* still turns the tracing on.
     ...(process.env.DEBUG ? {} : { log: () => {} }),
-  });
+  };
+  const { connection } = options;
+  const client = connection ? new (mqttLib().MqttClient)(connection, clientOptions) : mqttLib().connect(options.url, clientOptions);
   let delay = RECONNECT_MIN_MS;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

@@ -62,7 +62,15 @@ export function atExit(cleanup: () => void): () => void {
   return () => lastResorts.delete(cleanup);
 }
 
-export async function runService(name: string, start: (config: Config, log: Logger) => Promise<RunningService>): Promise<void> {
+/** What a running service may do to itself: stop the orderly way, as a signal would, and exit with `code`. */
+export interface ServiceControl {
+  stop(reason: string, code: number): void;
+}
+
+export async function runService(
+  name: string,
+  start: (config: Config, log: Logger, control: ServiceControl) => Promise<RunningService>,
+): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
@@ -77,12 +85,12 @@ export async function runService(name: string, start: (config: Config, log: Logg
   // Signals are caught from the first moment: one that arrives while the service is still starting (docker stop
   // right after start, Ctrl+C during start-up) is honoured as soon as start-up has finished, never lost.
   let service: RunningService | undefined;
-  let requested: string | undefined;
+  let requested: { reason: string; code: number } | undefined;
   let stopping = false;
   const stop = (reason: string, code = 0) => {
     if (stopping) return;
     if (!service) {
-      requested ??= reason;
+      requested ??= { reason, code };
       return;
     }
     stopping = true;
@@ -116,7 +124,7 @@ export async function runService(name: string, start: (config: Config, log: Logg
   process.on('uncaughtException', fault('uncaught exception'));
   process.on('unhandledRejection', fault('unhandled rejection'));
   try {
-    service = await start(config, log);
+    service = await start(config, log, { stop });
   } catch (error) {
     // A setup the configuration cannot satisfy (e.g. LED_BACKEND=auto on a Raspberry Pi without usable GPIO) is
     // refused like a bad variable: one line, exit 2.
@@ -127,5 +135,5 @@ export async function runService(name: string, start: (config: Config, log: Logg
     log.fatal({ err: error }, `${name} could not start: ${errorMessage(error)}`);
     process.exit(1);
   }
-  if (requested) stop(requested);
+  if (requested) stop(requested.reason, requested.code);
 }

@@ -11,7 +11,7 @@ import { TestSystem } from './system.js';
  * (gateway and led-driver). `operator` and `mqttPort` address whichever broker it is, so one test body runs on both.
  */
 export interface BrokerSystem {
-  readonly name: 'aedes' | 'mosquitto';
+  readonly name: BrokerKind;
   readonly system: TestSystem;
   readonly mqttPort: number;
   /** The operator's account on this broker, for mosquitto_pub/sub. */
@@ -23,15 +23,27 @@ export interface BrokerSystem {
 }
 
 export const BROKERS = ['aedes', 'mosquitto'] as const;
+/**
+ * For tests that run the real gateway: the two brokers, and the embedded one hosted in the gateway's process
+ * (GATEWAY_HOSTS_BROKER, what `npm start` runs), where the gateway's MQTT crosses no socket.
+ */
+export const GATEWAY_BROKERS = [...BROKERS, 'hosted'] as const;
+export type BrokerKind = (typeof GATEWAY_BROKERS)[number];
 
 /** The broker, then the services asked for (default: gateway and led-driver), with `env` for all. */
 export async function startOn(
-  broker: 'aedes' | 'mosquitto',
+  broker: BrokerKind,
   env: Record<string, string> = {},
   services: readonly ('gateway' | 'led-driver')[] = ['gateway', 'led-driver'],
 ): Promise<BrokerSystem> {
-  if (broker === 'aedes') {
-    const system = await TestSystem.start({ env, services: ['broker', ...services] });
+  if (broker === 'aedes' || broker === 'hosted') {
+    const hosted = broker === 'hosted';
+    if (hosted && !services.includes('gateway')) throw new Error('the hosted broker needs the gateway');
+    const system = hosted
+      ? await TestSystem.start({ env: { ...env, GATEWAY_HOSTS_BROKER: 'true' }, services })
+      : await TestSystem.start({ env, services: ['broker', ...services] });
+    // The led-driver may have started before the gateway's broker listened: it retries until it is in.
+    if (hosted) for (const service of services) await system.service(service).waitForLog('connected to MQTT broker', 30_000);
     const { operatorUsername, operatorPassword, serviceUsername, servicePassword } = system.secrets;
     const operatorAccount = { username: operatorUsername, password: operatorPassword };
     return {

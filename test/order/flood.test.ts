@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { VARIABLES } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
-import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
+import { type BrokerSystem, GATEWAY_BROKERS, startOn } from '../helpers/brokers.js';
 import { type StateMessage, StateWatcher } from '../helpers/leds.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -45,7 +45,7 @@ async function paced(rate: number, send: (lines: string[]) => void | Promise<voi
   }
 }
 
-for (const broker of BROKERS) {
+for (const broker of GATEWAY_BROKERS) {
   describe(`an operator's gravity flood, on ${broker}`, () => {
     let b: BrokerSystem;
     let watcher: MqttClient;

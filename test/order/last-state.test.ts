@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
+import { type BrokerSystem, GATEWAY_BROKERS, startOn } from '../helpers/brokers.js';
 import { WsClient } from '../helpers/clients.js';
 import { type StateMessage, StateWatcher } from '../helpers/leds.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -47,7 +47,7 @@ class MosquittoSubState {
   }
 }
 
-for (const broker of BROKERS) {
+for (const broker of GATEWAY_BROKERS) {
   describe(`after any burst everyone ends on the last applied state, on ${broker}`, () => {
     let b: BrokerSystem;
     let qos0: StateWatcher;

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { BROKERS, type BrokerSystem, startOn } from '../helpers/brokers.js';
+import { type BrokerSystem, GATEWAY_BROKERS, startOn } from '../helpers/brokers.js';
 import { type Frame, WsClient } from '../helpers/clients.js';
 import { StateWatcher } from '../helpers/leds.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -63,7 +63,7 @@ class Session {
   }
 }
 
-for (const broker of BROKERS) {
+for (const broker of GATEWAY_BROKERS) {
   describe(`a phone that reconnects at once while streaming, on ${broker}`, () => {
     let b: BrokerSystem;
     let operator: MqttClient;

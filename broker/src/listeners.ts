@@ -120,12 +120,6 @@ export async function tlsListener(
 /** Largest WebSocket message the MQTT-over-WebSocket door accepts; MQTT packets here are small. */
 const MAX_WS_MESSAGE = 64 * 1024;
 
-/**
- * The paths MQTT over WebSocket is served on: `/` (MQTT Explorer's and Home Assistant's default base path) and
- * `/mqtt` (mqtt.js's default, and the convention of HiveMQ and EMQX). Any other path gets 404.
- */
-export const MQTT_WS_PATHS: ReadonlySet<string> = new Set(['/', '/mqtt']);
-
 export async function webSocketListener(
   broker: ConnectionHandler,
   port: number,
@@ -139,8 +133,7 @@ export async function webSocketListener(
       if (!target) {
         recordBadTarget(refusals, req);
         badRequest(res);
-      } else if (!MQTT_WS_PATHS.has(target.pathname)) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      else res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
+      } else res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
     }),
   );
   const accepted = new WeakMap<Socket, number>();
@@ -158,10 +151,8 @@ export async function webSocketListener(
       refuseHandshake(socket, 400, 'bad request target');
       return;
     }
-    if (!MQTT_WS_PATHS.has(target.pathname)) {
-      refuseHandshake(socket, 404, 'not found');
-      return;
-    }
+    // Any path: tools differ (`/` for MQTT Explorer, `/mqtt` for mqtt.js, HiveMQ and EMQX, `/ws` for RabbitMQ's
+    // convention), and Mosquitto's websockets listener takes every path too. The account is checked at CONNECT.
     wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws);
       // Errors of a single connection (a client vanishing mid-frame) concern only that connection.

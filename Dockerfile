@@ -113,6 +113,9 @@ FROM node:${NODE_VERSION}-bookworm-slim
 # The shared volume starts out owned by "node", so that the unprivileged services can write the generated secrets.
 RUN mkdir -p /data && chown node:node /data
 ENV NODE_ENV=production DATA_DIR=/data
+# How the image was built, for the led-driver's error line when LED_BACKEND=pigpio meets an image without pigpio.
+ARG WITH_PIGPIO=true
+ENV IMAGE_WITH_PIGPIO=${WITH_PIGPIO}
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
 # broker and gateway need no privilege; docker-compose.yml runs the led-driver as root for pigpio (/dev/mem, DMA).
 # (The files below are root's all the same: COPY does not follow USER.)

@@ -1,7 +1,7 @@
 /**
  * What the embedded broker tells Prometheus: connected clients by account, accepted and refused publishes, refused
  * subscriptions, refused connections (a wrong password, a client id held by another account, MQTT 5), session
- * takeovers and connections cut for an oversized packet.
+ * takeovers, connections cut for an oversized packet, and the persistent sessions' queues (kept, dropped, expired).
  *
  * It is a registry of its own, so that whichever process hosts the broker exposes it: BROKER_METRICS_PORT when the
  * broker runs alone (`npm start -w broker`, its container), or the /metrics of a process that embeds it through
@@ -22,6 +22,8 @@ export class BrokerMetrics {
   readonly registry = new Registry();
   /** Connected clients by account, read at scrape time. */
   clients: () => Iterable<readonly [Role, number]> = () => [];
+  /** QoS 1/2 messages kept for persistent sessions, read at scrape time. */
+  queued: () => number = () => 0;
   private readonly publishes = this.registry.counter('broker_publishes_total', 'PUBLISH packets accepted from clients, by account');
   private readonly publishesRefused = this.registry.counter(
     'broker_publishes_refused_total',
@@ -44,7 +46,21 @@ export class BrokerMetrics {
     'Connections cut because a packet announced more than the largest packet accepted',
   );
 
+  private readonly queueDrops = this.registry.counter(
+    'broker_queued_messages_dropped_total',
+    'Messages dropped, oldest first, from the full queue of a persistent session (BROKER_MAX_QUEUED_MESSAGES)',
+  );
+  private readonly expiries = this.registry.counter(
+    'broker_sessions_expired_total',
+    'Persistent sessions forgotten after their client stayed away BROKER_SESSION_EXPIRY_S',
+  );
+
   constructor() {
+    this.registry.gauge(
+      'broker_queued_messages',
+      'QoS 1/2 messages kept for persistent sessions (sent and not yet acknowledged, or waiting for their client)',
+      () => [[{}, this.queued()]],
+    );
     this.registry.gauge('broker_clients', 'Connected MQTT clients, by account', () =>
       [...this.clients()].map(([account, n]): [Labels, number] => [{ account }, n]),
     );
@@ -57,6 +73,16 @@ export class BrokerMetrics {
     }
     for (const reason of ['bad-credentials', 'client-id-in-use', 'protocol-version'] as const) this.connectsRefused.touch({ reason });
     this.oversized.touch();
+    this.queueDrops.touch();
+    this.expiries.touch();
+  }
+
+  queuedMessageDropped(): void {
+    this.queueDrops.inc();
+  }
+
+  sessionExpired(): void {
+    this.expiries.inc();
   }
 
   published(account: Role): void {

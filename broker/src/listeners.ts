@@ -1,14 +1,33 @@
-/** The broker's doors: MQTT over TCP, over WebSocket (browser tools), and over TLS. Each one is a plain server around the broker's `handle`. */
+/**
+ * The broker's doors: MQTT over TCP, over WebSocket (browser tools), and over TLS. Each one is a plain server around
+ * the broker's `handle`, and each bounds what a stranger can do before MQTT begins: the TLS handshake and the
+ * WebSocket handshake get the same 10 s as every HTTP door of ours (REQUEST_LIMITS, TLS_HANDSHAKE_TIMEOUT_MS), a bad
+ * handshake gets its 4xx, and nothing a listener reports after it listens (a failed accept()) escapes as an exception.
+ */
 import type { IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import { http, listen } from '@gravity-led/shared';
+import {
+  badRequest,
+  dropSilentSockets,
+  errorMessage,
+  http,
+  keepListening,
+  listen,
+  REQUEST_LIMITS,
+  type RefusalLog,
+  recordBadTarget,
+  refuseHandshake,
+  requestTarget,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+} from '@gravity-led/shared';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 
 /** What a listener hands each new connection to: the broker (behind the packet-size guard). */
 export interface ConnectionHandler {
-  handle(connection: Duplex, req?: IncomingMessage): void;
+  /** `openedAt`: when the connection's TCP socket was accepted (Date.now()), before any TLS or WebSocket handshake. */
+  handle(connection: Duplex, req: IncomingMessage | undefined, openedAt: number): void;
 }
 
 export interface Listener {
@@ -38,47 +57,121 @@ function closeWithConnections(server: Server): () => Promise<void> {
   };
 }
 
-export async function tcpListener(broker: ConnectionHandler, port: number, host?: string): Promise<Listener> {
-  const server = createNetServer({ noDelay: true }, (socket) => broker.handle(socket));
+export async function tcpListener(
+  broker: ConnectionHandler,
+  port: number,
+  host: string | undefined,
+  refusals: RefusalLog,
+): Promise<Listener> {
+  const server = createNetServer({ noDelay: true }, (socket) => broker.handle(socket, undefined, Date.now()));
   const close = closeWithConnections(server);
   const bound = await listen(server, port, host);
+  keepListening(server, refusals);
   return { name: 'mqtt', port: bound, close };
+}
+
+/** A key naming one TCP connection while it lives: its remote address and port. */
+function peer(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
 
 export async function tlsListener(
   broker: ConnectionHandler,
   port: number,
   tls: { cert: Buffer; key: Buffer },
-  host?: string,
+  host: string | undefined,
+  refusals: RefusalLog,
 ): Promise<Listener> {
-  const server = createTlsServer({ cert: tls.cert, key: tls.key }, (socket) => {
-    socket.setNoDelay(true);
-    broker.handle(socket);
+  // When each TCP connection was accepted, so that the CONNECT deadline counts the TLS handshake too. A TLS server
+  // hands over a new TLSSocket, not the TCP socket it saw (whose events it keeps to itself), so the two are matched
+  // by their remote address and port; an entry lives no longer than a handshake may.
+  const accepted = new Map<string, number>();
+  const server = createTlsServer(
+    // Node's default handshakeTimeout is 120 s, during which a connection that never says a word is held.
+    { cert: tls.cert, key: tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
+    (socket) => {
+      socket.setNoDelay(true);
+      const key = peer(socket);
+      const openedAt = accepted.get(key) ?? Date.now();
+      accepted.delete(key);
+      broker.handle(socket, undefined, openedAt);
+    },
+  );
+  // A handshake that fails or times out is reported here, and a tls.Server (unlike an https one) leaves the socket
+  // open after it: without this, a connection that never sends its ClientHello would be held for good.
+  server.on('tlsClientError', (error, socket) => {
+    refusals.record('tls-handshake', 'a TLS handshake failed or did not finish within 10 s; the connection was closed', {
+      err: error.message,
+      remote: socket.remoteAddress,
+    });
+    socket.destroy();
+  });
+  server.on('connection', (socket: Socket) => {
+    const key = peer(socket);
+    accepted.set(key, Date.now());
+    setTimeout(() => accepted.delete(key), TLS_HANDSHAKE_TIMEOUT_MS).unref();
   });
   const close = closeWithConnections(server);
   const bound = await listen(server, port, host);
+  keepListening(server, refusals);
   return { name: 'mqtts', port: bound, close };
 }
 
 /** Largest WebSocket message the MQTT-over-WebSocket door accepts; MQTT packets here are small. */
 const MAX_WS_MESSAGE = 64 * 1024;
 
-export async function webSocketListener(broker: ConnectionHandler, port: number, host?: string): Promise<Listener> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
-  });
+export async function webSocketListener(
+  broker: ConnectionHandler,
+  port: number,
+  host: string | undefined,
+  refusals: RefusalLog,
+): Promise<Listener> {
+  // node:http through shared's builtins (loaded as CommonJS, so its lazy exports stay unloaded).
+  const server = dropSilentSockets(
+    http.createServer(REQUEST_LIMITS, (req, res) => {
+      const target = requestTarget(req);
+      if (!target) {
+        recordBadTarget(refusals, req);
+        badRequest(res);
+      } else res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with an MQTT client\n');
+    }),
+  );
+  const accepted = new WeakMap<Socket, number>();
+  server.on('connection', (socket: Socket) => accepted.set(socket, Date.now()));
   const wss = new WebSocketServer({
-    server,
+    noServer: true,
     maxPayload: MAX_WS_MESSAGE,
     handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
   });
-  wss.on('connection', (socket, req) => {
-    const stream = createWebSocketStream(socket);
-    // Errors of a single connection (a client vanishing mid-frame) concern only that connection.
-    stream.on('error', () => socket.terminate());
-    broker.handle(stream, req);
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const target = requestTarget(req);
+    if (!target) {
+      recordBadTarget(refusals, req);
+      refuseHandshake(socket, 400, 'bad request target');
+      return;
+    }
+    // Any path: tools differ (`/` for MQTT Explorer, `/mqtt` for mqtt.js, HiveMQ and EMQX, `/ws` for RabbitMQ's
+    // convention), and Mosquitto's websockets listener takes every path too. The account is checked at CONNECT.
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws);
+      // Errors of a single connection (a client vanishing mid-frame) concern only that connection.
+      stream.on('error', () => ws.terminate());
+      broker.handle(stream, req, accepted.get(req.socket) ?? Date.now());
+    });
+  };
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (error) {
+      refusals.record('internal-error', 'a WebSocket upgrade failed inside the broker; the socket was closed', {
+        err: errorMessage(error),
+      });
+      socket.destroy();
+    }
   });
   const bound = await listen(server, port, host);
+  keepListening(server, refusals);
   return {
     name: 'mqtt-ws',
     port: bound,

@@ -42,6 +42,7 @@ export async function startBrokerService(config: Config, log: Logger): Promise<B
     topics: topicsFor(config.TOPIC_PREFIX),
     discoveryPrefix: config.HA_DISCOVERY_PREFIX,
     log,
+    sessions: { maxQueued: config.BROKER_MAX_QUEUED_MESSAGES, expiryS: config.BROKER_SESSION_EXPIRY_S },
   });
   let stopping = false;
   let metricsServer: HealthServer | undefined;

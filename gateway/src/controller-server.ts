@@ -14,6 +14,7 @@ import {
   type LedState,
   type Logger,
   type RefusalLog,
+  refuseHandshake,
   requestTarget,
   VARIABLES,
 } from '@gravity-led/shared';
@@ -343,26 +344,4 @@ export class ControllerServer {
     for (const session of this.sessions) session.close(CloseCode.GoingAway, CloseReason.ShuttingDown);
     this.wss.close();
   }
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};
-
-/**
- * Answers a handshake with an HTTP error and closes: what a client that is refused before the upgrade gets. The
- * socket is destroyed once the answer is written, not merely ended: an HTTP server's sockets allow half-open
- * connections, so a stranger who never closes its side would otherwise keep every refused socket (as ws does in
- * its abortHandshake).
- */
-function refuseHandshake(socket: Duplex, status: number, message: string): void {
-  const body = `${message}\n`;
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

@@ -127,6 +127,18 @@ export const VARIABLES = {
   BROKER_WS_PORT: port('MQTT over WebSocket (browser MQTT tools)', 9001, true),
   BROKER_TLS_PORT: port('MQTT over TLS with the certificate above', 0, true),
   BROKER_METRICS_PORT: port('Prometheus /metrics, /healthz and /readyz of the embedded broker', 9465, true),
+  BROKER_MAX_QUEUED_MESSAGES: whole(
+    'QoS 1/2 messages the embedded broker keeps per persistent session (clean session off) for its client while it is away; beyond it the oldest is dropped (Mosquitto: max_queued_messages)',
+    1000,
+    1,
+    1_000_000,
+  ),
+  BROKER_SESSION_EXPIRY_S: whole(
+    'seconds a persistent session of the embedded broker is kept after its client went away; 0 keeps it for good (Mosquitto: persistent_client_expiration)',
+    86400,
+    0,
+    31_536_000,
+  ),
   TOPIC_PREFIX: variable(
     'first level of every topic',
     'letters, digits, - and _ (1..64), or several such levels joined by /',

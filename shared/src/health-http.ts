@@ -6,6 +6,7 @@
  * and what bounds a stranger's requests (REQUEST_LIMITS). No request, however malformed, escapes as an exception.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { http } from './builtins.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
@@ -68,9 +69,28 @@ export function requestTarget(req: Pick<IncomingMessage, 'url'>): URL | undefine
   }
 }
 
+/** Logs (the first, then counts) a request refused because its target is not a URL. */
+export function recordBadTarget(refusals: RefusalLog, req: Pick<IncomingMessage, 'socket'>): void {
+  refusals.record('bad-request', 'refused a request target that is not a URL (400)', { remote: req.socket.remoteAddress });
+}
+
 /** The answer to a request target that is not a URL: 400, the connection closed. */
 export function badRequest(res: ServerResponse): void {
   res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('bad request target\n');
+}
+
+/**
+ * Answers a WebSocket handshake with an HTTP error and closes: what a client refused before the upgrade gets (an
+ * upgrade has no ServerResponse: the answer is written to the socket). The socket is destroyed once the answer is
+ * written, not merely ended: an HTTP server's sockets allow half-open connections, so a stranger who never closes its
+ * side would otherwise keep every refused socket (as ws does in its abortHandshake).
+ */
+export function refuseHandshake(socket: Duplex, status: number, message: string): void {
+  const body = `${message}\n`;
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -85,7 +105,7 @@ export function createHealthHandler(
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const target = requestTarget(req);
     if (!target) {
-      refusals.record('bad-request', 'refused a request target that is not a URL (400)', { remote: req.socket.remoteAddress });
+      recordBadTarget(refusals, req);
       badRequest(res);
       return;
     }

@@ -220,6 +220,9 @@ describe('Dockerfile: one image for the three services', () => {
       [['/app/docker/entrypoint.sh']],
     );
     assert.ok(inStage(runtime, 'ENV').some((i) => i.args === 'NODE_ENV=production DATA_DIR=/data'));
+    // What the led-driver reads to tell an image built without pigpio (WITH_PIGPIO=false) to be rebuilt.
+    assert.ok(inStage(runtime, 'ENV').some((i) => i.args === `IMAGE_WITH_PIGPIO=\${WITH_PIGPIO}`));
+    assert.ok(inStage(runtime, 'ARG').some((i) => i.args === 'WITH_PIGPIO=true'));
     // The image is made of what two stages leave in /out: deps (node_modules, installed with --omit=dev) and build
     // (compiled code, which installed the dev dependencies to compile but hands none of them on).
     const sources = inStage(runtime, 'COPY').map((i) => /^--from=(\S+) \/out\/ \/$/.exec(i.args)?.[1]);

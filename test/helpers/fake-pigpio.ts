@@ -76,8 +76,17 @@ export function lit(pin: PinState | undefined): boolean {
  * NODE_OPTIONS, nothing in the led-driver itself), keeping the pins in `stateFile`; `fault` as FAKE_PIGPIO_FAULT.
  */
 export function pigpioEnv(stateFile: string, fault?: string): Record<string, string> {
+  return { ...pigpioLoaderEnv(), FAKE_PIGPIO_STATE: stateFile, ...(fault ? { FAKE_PIGPIO_FAULT: fault } : {}) };
+}
+
+/** The environment that makes a led-driver process find no `pigpio` package at all, as in an image built without it. */
+export function pigpioAbsentEnv(): Record<string, string> {
+  return { ...pigpioLoaderEnv(), FAKE_PIGPIO_ABSENT: '1' };
+}
+
+function pigpioLoaderEnv(): Record<string, string> {
   const preload = new URL('./fake-pigpio-register.js', import.meta.url).href;
-  return { NODE_OPTIONS: `--import=${preload}`, FAKE_PIGPIO_STATE: stateFile, ...(fault ? { FAKE_PIGPIO_FAULT: fault } : {}) };
+  return { NODE_OPTIONS: `--import=${preload}` };
 }
 
 /** The fake hardware's state as a led-driver process left it, or undefined before the process loaded pigpio. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { mosquittoPub, operatorClient } from '../helpers/clients.js';
+import { pigpioAbsentEnv } from '../helpers/fake-pigpio.js';
 import { FakeSysfs } from '../helpers/fake-sysfs.js';
 import { StateWatcher } from '../helpers/leds.js';
 import { ServiceProcess, TestSystem } from '../helpers/system.js';
@@ -98,6 +99,45 @@ describe('led-driver on a Raspberry Pi without usable GPIO: `auto` stops with on
     } finally {
       sysfs.dispose();
     }
+  });
+});
+
+describe('led-driver in an image built with WITH_PIGPIO=false (no pigpio package): the line says to rebuild the image', () => {
+  // The image's Dockerfile records the build argument (IMAGE_WITH_PIGPIO); the package is missing as
+  // `npm ci --omit=optional` leaves it, which the fake loader answers as Node does (ERR_MODULE_NOT_FOUND).
+  const image = { IMAGE_WITH_PIGPIO: 'false', ...pigpioAbsentEnv() };
+  const REBUILD = /Rebuild the image with --build-arg WITH_PIGPIO=true \(docker compose: set WITH_PIGPIO=true in \.env/;
+
+  for (const [name, env] of [
+    ['LED_BACKEND=pigpio', { LED_BACKEND: 'pigpio' }],
+    ['LED_BACKEND=auto on a Pi 4', { LED_BACKEND: 'auto' }],
+  ] as const) {
+    it(`${name}: exit 2, one line naming WITH_PIGPIO=false and the rebuild`, async () => {
+      const { code, lines } = await refusal({
+        ...env,
+        ...image,
+        LED_BOARD_MODEL_FILE: modelFile('pi4-image', 'Raspberry Pi 4 Model B Rev 1.4'),
+      });
+      assert.equal(code, 2, lines.join('\n'));
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0] ?? '', /the pigpio package is not in this image: it was built with WITH_PIGPIO=false/);
+      assert.match(lines[0] ?? '', REBUILD);
+      assert.doesNotMatch(lines[0] ?? '', /npm install/, 'no npm advice inside an image');
+    });
+  }
+
+  it('outside the image (npm start on the Pi) the same missing package gets the npm advice, not the rebuild', async () => {
+    const { code, lines } = await refusal({
+      LED_BACKEND: 'pigpio',
+      ...pigpioAbsentEnv(),
+      LED_BOARD_MODEL_FILE: modelFile('pi4-host', 'Raspberry Pi 4 Model B Rev 1.4'),
+    });
+    assert.equal(code, 2, lines.join('\n'));
+    assert.match(
+      lines[0] ?? '',
+      /the pigpio package is not installed \(an optional dependency: on the Pi, install the pigpio C library, then npm install pigpio\)/,
+    );
+    assert.doesNotMatch(lines[0] ?? '', /WITH_PIGPIO/);
   });
 });
 

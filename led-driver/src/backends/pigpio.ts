@@ -37,8 +37,16 @@ export interface PigpioOptions {
   readonly readModel: () => string | undefined;
 }
 
-const NOT_INSTALLED =
-  'the pigpio package is not installed (an optional dependency: on the Pi, install the pigpio C library, then npm install pigpio)';
+/**
+ * Why `import('pigpio')` found no package, and what to do. In our image it means the image was built without pigpio
+ * (the Dockerfile records its WITH_PIGPIO build argument as IMAGE_WITH_PIGPIO, and `npm ci --omit=optional` left the
+ * module out), which only a rebuild mends; anywhere else, npm.
+ */
+export function notInstalled(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (env.IMAGE_WITH_PIGPIO === 'false')
+    return 'the pigpio package is not in this image: it was built with WITH_PIGPIO=false. Rebuild the image with --build-arg WITH_PIGPIO=true (docker compose: set WITH_PIGPIO=true in .env, or remove that line, then docker compose build && docker compose up -d)';
+  return 'the pigpio package is not installed (an optional dependency: on the Pi, install the pigpio C library, then npm install pigpio)';
+}
 
 /**
  * Imports the real module. Off a Pi (or without the C library) pigpio still installs, as an empty native module,
@@ -56,7 +64,7 @@ export const loadPigpio: PigpioLoader = async () => {
     imported = (await import(specifier)) as typeof imported;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(NOT_INSTALLED);
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(notInstalled());
     throw new Error(`the pigpio package failed to load: ${errorMessage(error).split('\n')[0]}`);
   } finally {
     console.warn = warn;

@@ -10,9 +10,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, loadConfig, loadSecrets, loadTlsCredentials, ONLINE, portAccepts, type Secrets, topicsFor } from '@gravity-led/shared';
-import mqtt, { type MqttClient } from 'mqtt';
-import { cpuMs, pssMb, rssMb } from './production-system.js';
+import { freePort, loadConfig, loadSecrets, loadTlsCredentials, portAccepts, type Secrets, topicsFor } from '@gravity-led/shared';
+import type { MqttClient } from 'mqtt';
+import { cpuMs, pssMb, rssMb, watchDriverStatus } from './production-system.js';
 
 const POLL_MS = 5;
 const READY_TIMEOUT_MS = 20_000;
@@ -205,15 +205,10 @@ export class LaunchedSystem {
 
   /** The operator's view of the led-driver's retained status; the broker is retried until it listens. */
   private watchDriverStatus(topic: string): Promise<void> {
-    const client = mqtt.connect(`mqtt://127.0.0.1:${this.ports.broker}`, {
-      username: this.secrets.operator.username,
-      password: this.secrets.operator.password,
-      reconnectPeriod: 20,
+    const client = watchDriverStatus(this.ports.broker, this.secrets.operator, 20, (online) => {
+      this.driverOnline = online;
     });
     this.operator = client;
-    client.on('message', (_topic, payload) => {
-      this.driverOnline = payload.toString() === ONLINE;
-    });
     client.on('connect', () => client.subscribe(topic, { qos: 0 }));
     client.on('error', () => {});
     return Promise.resolve();

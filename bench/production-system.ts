@@ -72,6 +72,21 @@ function procMb(pid: number | undefined, file: string, pattern: RegExp): number 
 }
 
 /** A child process with its output kept, so a service that dies can say why. */
+/**
+ * The operator's connection for watching the led-driver's retained status: `online(true|false)` for each status message
+ * (the caller subscribes). mqtt.js retries every `reconnectPeriod` ms until the broker listens.
+ */
+export function watchDriverStatus(
+  brokerPort: number,
+  account: { readonly username: string; readonly password: string },
+  reconnectPeriod: number,
+  online: (isOnline: boolean) => void,
+): MqttClient {
+  const client = mqtt.connect(`mqtt://127.0.0.1:${brokerPort}`, { ...account, reconnectPeriod });
+  client.on('message', (_topic, payload) => online(payload.toString() === ONLINE));
+  return client;
+}
+
 export class ServiceChild {
   readonly output: string[] = [];
   readonly child: ChildProcess;
@@ -223,15 +238,10 @@ export class ProductionSystem {
   }
 
   private watchDriverStatus(): Promise<void> {
-    const client = mqtt.connect(`mqtt://127.0.0.1:${this.ports.broker}`, {
-      username: this.secrets.operator.username,
-      password: this.secrets.operator.password,
-      reconnectPeriod: 200,
+    const client = watchDriverStatus(this.ports.broker, this.secrets.operator, 200, (online) => {
+      this.driverOnline = online;
     });
     this.operator = client;
-    client.on('message', (_topic, payload) => {
-      this.driverOnline = payload.toString() === ONLINE;
-    });
     return new Promise((resolve, reject) => {
       client.once('error', reject);
       client.once('connect', () => client.subscribe(this.topics.driverStatus, { qos: 0 }, (error) => (error ? reject(error) : resolve())));

@@ -23,10 +23,9 @@ import type MemoryPersistenceClass from 'aedes-persistence/types/asyncPersistenc
 
 // aedes-persistence ships its async in-memory store as CommonJS, with its typings in a separate folder; the module
 // also carries the packet copy it keeps (aedes-packet's Packet).
-const persistenceModule = createRequire(import.meta.url)('aedes-persistence/asyncPersistence.js') as typeof MemoryPersistenceClass & {
+const MemoryPersistence = createRequire(import.meta.url)('aedes-persistence/asyncPersistence.js') as typeof MemoryPersistenceClass & {
   Packet: new (packet: AedesPacket) => AedesPacket;
 };
-const MemoryPersistence = persistenceModule;
 
 /** A packet kept for a client: a publish waiting to be sent or acknowledged, or a PUBREL waiting for its PUBCOMP. */
 type Queued = AedesPacket;
@@ -131,5 +130,5 @@ export class SessionStore extends MemoryPersistence {
  * packet identifier cleared), so that one publish enqueued for several clients gets an identifier per client.
  */
 function copy(packet: AedesPacket): Queued {
-  return new persistenceModule.Packet(packet);
+  return new MemoryPersistence.Packet(packet);
 }

@@ -14,7 +14,7 @@ import mqtt from 'mqtt';
 import { type Door, hostileRequest, inParallel, sendRaw } from '../helpers/http-fuzz.js';
 import { MEMORY_GROWTH_BOUND, rssBytes } from '../helpers/memory.js';
 import { scrape } from '../helpers/metrics.js';
-import { freePort } from '../helpers/ports.js';
+import { connectionLifetime, freePort } from '../helpers/ports.js';
 import { Prng } from '../helpers/prng.js';
 import { TestSystem } from '../helpers/system.js';
 import { sleep } from '../helpers/wait.js';
@@ -86,23 +86,6 @@ const HOLDS: readonly Hold[] = [
   { name: 'WebSocket: upgraded after 8 s, then nothing', open: (p) => tcp(p.ws, `GET / HTTP/1.1\r\nHost: x\r\n${HANDSHAKE}\r\n`, 8000) },
 ];
 
-/** How long the broker keeps a connection (at most `capMs`), from the moment it was accepted. */
-function lifetime(open: () => Socket, capMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = open();
-    let openedAt = Date.now();
-    const cap = setTimeout(() => socket.destroy(), capMs);
-    socket.once('connect', () => {
-      openedAt = Date.now();
-    });
-    socket.on('error', () => {});
-    socket.once('close', () => {
-      clearTimeout(cap);
-      resolve(Date.now() - openedAt);
-    });
-  });
-}
-
 describe('the broker at its doors, before MQTT', () => {
   const rng = Prng.fromEnv('broker-doors');
   let system: TestSystem;
@@ -143,7 +126,7 @@ describe('the broker at its doors, before MQTT', () => {
   }
 
   it('a connection that has not sent CONNECT 10 s after it opened is closed, on every listener, the TLS and WebSocket handshakes included', async () => {
-    const held = await Promise.all(HOLDS.map((hold) => lifetime(() => hold.open(ports), 40_000)));
+    const held = await Promise.all(HOLDS.map((hold) => connectionLifetime(() => hold.open(ports), 40_000)));
     process.stdout.write(`# held (ms): ${JSON.stringify(Object.fromEntries(HOLDS.map((h, i) => [h.name, held[i]])))}\n`);
     for (const [i, hold] of HOLDS.entries()) {
       const ms = held[i] ?? Number.NaN;

@@ -13,7 +13,7 @@ import { light, pins } from '../helpers/faults.js';
 import { type Door, hostileRequest, inParallel, sendRaw } from '../helpers/http-fuzz.js';
 import { rssBytes } from '../helpers/memory.js';
 import { scrape } from '../helpers/metrics.js';
-import { portAccepts } from '../helpers/ports.js';
+import { connectionLifetime, portAccepts } from '../helpers/ports.js';
 import { Prng } from '../helpers/prng.js';
 import { type ServiceName, TestSystem } from '../helpers/system.js';
 
@@ -110,7 +110,9 @@ describe('hostile requests at every door', () => {
 
   it('a connection that never sends a byte (no request, no TLS hello) is closed after about 10 s on every door', async () => {
     // REQUEST_LIMITS: 10 s for a request, or the TLS handshake before it, to arrive whole; Node checks every second.
-    const lifetimes = await Promise.all(doors.map((door) => silentLifetime(door.port, 30_000)));
+    const lifetimes = await Promise.all(
+      doors.map((door) => connectionLifetime(() => connect({ host: '127.0.0.1', port: door.port }), 30_000)),
+    );
     process.stdout.write(`# silent connections held (ms): ${JSON.stringify(lifetimes)}\n`);
     for (const [i, door] of doors.entries()) {
       const ms = lifetimes[i] ?? Number.NaN;
@@ -124,20 +126,3 @@ describe('hostile requests at every door', () => {
     assert.equal(await portAccepts(system.ports.driverMetrics, '127.0.0.2'), false, 'the metrics port answers on another address');
   });
 });
-
-/** How long the server keeps a TCP connection on which nothing is ever sent (at most `capMs`). */
-function silentLifetime(port: number, capMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    let openedAt = Date.now();
-    const cap = setTimeout(() => socket.destroy(), capMs);
-    socket.on('connect', () => {
-      openedAt = Date.now();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(cap);
-      resolve(Date.now() - openedAt);
-    });
-  });
-}

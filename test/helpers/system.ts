@@ -152,6 +152,16 @@ export interface SimLeds {
   pid: number;
 }
 
+/** How many times a system is started on fresh ports when another process took one of them first. */
+const PORT_ATTEMPTS = 3;
+
+/** A start that failed because another process took one of the chosen ports first. */
+class PortTaken extends Error {
+  constructor(cause: unknown) {
+    super('a port was taken by another process before the service could bind it', { cause });
+  }
+}
+
 export class TestSystem {
   readonly services = new Map<ServiceName, ServiceProcess>();
 
@@ -169,7 +179,36 @@ export class TestSystem {
     private readonly execArgv: Partial<Record<ServiceName, readonly string[]>> = {},
   ) {}
 
+  /**
+   * Starts the system on free ports. A free port is only free when it is chosen: another test file running at the same
+   * time may bind it before this system does. A service then stops at once (EADDRINUSE) or, for a metrics port, runs
+   * on without it ("port unavailable"); either way the whole system is started again on fresh ports, as a person
+   * would pick another port. Anything else that goes wrong at start-up is the test's to see.
+   */
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
+    for (let attempt = 1; ; attempt++) {
+      let system: TestSystem | undefined;
+      try {
+        system = await TestSystem.startOnce(options);
+      } catch (error) {
+        if (attempt >= PORT_ATTEMPTS || !(error instanceof PortTaken)) throw error;
+        continue;
+      }
+      if (attempt >= PORT_ATTEMPTS || !system.portTaken()) return system;
+      await system.stop();
+    }
+  }
+
+  /** Whether a service found one of its ports taken by another process. */
+  private portTaken(): boolean {
+    return [...this.services.values()].some(
+      (s) =>
+        s.raw.some((line) => line.includes('EADDRINUSE')) ||
+        s.lines.some((l) => typeof l.msg === 'string' && l.msg.includes('port unavailable')),
+    );
+  }
+
+  private static async startOnce(options: SystemOptions): Promise<TestSystem> {
     const dataDir = mkdtempSync(join(tmpdir(), 'gravity-led-test-'));
     const ports = {
       gateway: await freePort(),
@@ -216,8 +255,9 @@ export class TestSystem {
       if (wanted.includes('broker') && wanted.includes('gateway'))
         await system.service('gateway').waitForLog('connected to MQTT broker', 30_000);
     } catch (error) {
+      const taken = system.portTaken();
       await system.stop();
-      throw error;
+      throw taken ? new PortTaken(error) : error;
     }
     return system;
   }

@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { closedLoop, drive, firstFrames, type Path, type RateResult } from './closed-loop.js';
 import { ControllerClient } from './controller-client.js';
-import { LaunchedSystem, type Layout } from './launched-system.js';
+import { LaunchedSystem, type Layout, nodeFlags } from './launched-system.js';
 import { parseOptions } from './options.js';
 import { cpuMs, pssMb, ROOT, rssMb, ServiceChild } from './production-system.js';
 import { summariseProfile } from './profile-summary.js';
@@ -58,7 +58,7 @@ function launched(name: string, root: string, node: string, env: Record<string, 
   const commit = commitOf(root);
   return {
     name,
-    info: { name, root, commit, node, nodeOptions: env.NODE_OPTIONS ?? '', layout },
+    info: { name, root, commit, node, nodeOptions: env.NODE_OPTIONS ?? '', layout, flags: nodeFlags(join(root, 'package.json')).join(' ') },
     async start(extra = {}) {
       // The free ports are chosen before the system binds them: on a shared machine another process may take one
       // meanwhile. Such a start is tried again on fresh ports rather than losing the whole run.
@@ -91,7 +91,7 @@ function launched(name: string, root: string, node: string, env: Record<string, 
 function directPath(token: string): Contender {
   return {
     name: 'direct',
-    info: { name: 'direct', root: ROOT, commit: '', node: process.execPath, nodeOptions: '', layout: 'direct' },
+    info: { name: 'direct', root: ROOT, commit: '', node: process.execPath, nodeOptions: '', layout: 'direct', flags: '' },
     async start() {
       const child = new ServiceChild('direct-gateway', join(ROOT, 'bench/dist/direct-gateway.js'), {
         PATH: process.env.PATH,

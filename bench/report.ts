@@ -23,6 +23,8 @@ export interface SystemInfo {
   readonly nodeOptions: string;
   /** `npm-start`, `services` (three processes, as docker-compose.yml), `direct`. */
   readonly layout?: string;
+  /** The node flags of the npm start script. */
+  readonly flags?: string;
 }
 
 export interface MemorySample {
@@ -205,14 +207,14 @@ function tables(r: Results): { title: string; header: string[]; rows: string[][]
     },
     {
       title: 'Systems measured',
-      header: ['name', 'what', 'node', 'NODE_OPTIONS'],
+      header: ['name', 'what', 'node', 'flags'],
       rows: r.systems.map((s) => [
         s.name,
         s.name === 'direct'
           ? 'bench/direct-gateway.ts: ControllerServer straight into LedOutput, no MQTT'
           : `${s.layout === 'services' ? 'the three services as separate processes (as docker-compose.yml), of' : 'npm start of'} ${s.commit}`,
         s.node,
-        s.nodeOptions,
+        [s.flags, s.nodeOptions && `NODE_OPTIONS=${s.nodeOptions}`].filter(Boolean).join(' '),
       ]),
     },
     {

@@ -77,6 +77,17 @@ function httpOk(url: string): Promise<boolean> {
  */
 export type Layout = 'npm-start' | 'services';
 
+/** The node flags an npm script gives (`node --flag ... file.js`), so that the benchmark starts things as npm does. */
+export function nodeFlags(packageJson: string, script = 'start'): string[] {
+  try {
+    const command = (JSON.parse(readFileSync(packageJson, 'utf8')) as { scripts?: Record<string, string> }).scripts?.[script] ?? '';
+    const node = /(?:^|&&\s*)node\s+((?:--\S+\s+)*)/.exec(command);
+    return node?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+  } catch {
+    return [];
+  }
+}
+
 export interface LaunchOptions {
   /** The checkout to run, built. */
   readonly root: string;
@@ -155,7 +166,7 @@ export class LaunchedSystem {
     const node = options.node ?? process.execPath;
     const run = (dir: string, script: string) =>
       // The whole path of the script, so that /proc/<pid>/cmdline says which service a process is.
-      spawn(node, [join(dir, script)], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      spawn(node, [...nodeFlags(join(dir, 'package.json')), join(dir, script)], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const spawnedAt = performance.now();
     const layout = options.layout ?? 'npm-start';
     const child = layout === 'npm-start' ? run(options.root, 'scripts/dist/start.js') : run(join(options.root, 'broker'), 'dist/main.js');

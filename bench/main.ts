@@ -10,9 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '@gravity-led/shared';
 import { closedLoop, drive, firstFrames, type Path, type RateResult } from './closed-loop.js';
 import { ControllerClient } from './controller-client.js';
-import { LaunchedSystem, type Layout } from './launched-system.js';
+import { LaunchedSystem, type Layout, nodeFlags } from './launched-system.js';
 import { parseOptions } from './options.js';
 import { cpuMs, pssMb, ROOT, rssMb, ServiceChild } from './production-system.js';
 import { summariseProfile } from './profile-summary.js';
@@ -58,7 +59,7 @@ function launched(name: string, root: string, node: string, env: Record<string, 
   const commit = commitOf(root);
   return {
     name,
-    info: { name, root, commit, node, nodeOptions: env.NODE_OPTIONS ?? '', layout },
+    info: { name, root, commit, node, nodeOptions: env.NODE_OPTIONS ?? '', layout, flags: nodeFlags(join(root, 'package.json')).join(' ') },
     async start(extra = {}) {
       // The free ports are chosen before the system binds them: on a shared machine another process may take one
       // meanwhile. Such a start is tried again on fresh ports rather than losing the whole run.
@@ -87,30 +88,53 @@ function launched(name: string, root: string, node: string, env: Record<string, 
   };
 }
 
-/** The bench-only process in which the real ControllerServer drives the real LedOutput: no MQTT at all. */
-function directPath(token: string): Contender {
+/**
+ * The bench-only process in which the real ControllerServer drives the real LedOutput: no MQTT at all (`direct`);
+ * or, `split`, the same with the LedOutput in a second process over one TCP socket (`direct-2`): the least that a
+ * design with the LEDs in their own process can cost, with no broker (direct-gateway.ts).
+ */
+function directPath(token: string, split = false): Contender {
+  const name = split ? 'direct-2' : 'direct';
   return {
-    name: 'direct',
-    info: { name: 'direct', root: ROOT, commit: '', node: process.execPath, nodeOptions: '', layout: 'direct' },
+    name,
+    info: { name, root: ROOT, commit: '', node: process.execPath, nodeOptions: '', layout: name, flags: NODE_FLAGS.join(' ') },
     async start() {
-      const child = new ServiceChild('direct-gateway', join(ROOT, 'bench/dist/direct-gateway.js'), {
-        PATH: process.env.PATH,
-        BENCH_TOKEN: token,
-      });
+      const child = new ServiceChild(
+        'direct-gateway',
+        join(ROOT, 'bench/dist/direct-gateway.js'),
+        {
+          PATH: process.env.PATH,
+          BENCH_TOKEN: token,
+          ...(split ? { BENCH_SPLIT: '1' } : {}),
+          // With the services' node flags, as npm start runs them (the driver half gets them too).
+        },
+        [...NODE_FLAGS],
+      );
       let port: number | undefined;
+      let driverPid: number | undefined;
       child.child.stdout?.on('data', (chunk: Buffer) => {
-        const match = /"port":(\d+)/.exec(chunk.toString());
-        if (match) port = Number(match[1]);
+        const match = /"port":(\d+)(?:,"driverPid":(\d+))?/.exec(chunk.toString());
+        if (match) {
+          port = Number(match[1]);
+          if (match[2]) driverPid = Number(match[2]);
+        }
       });
       const readyAfterMs = await child.until('listening', () => port !== undefined);
+      const pids: Record<string, number | undefined> = { 'direct-gateway': child.pid, ...(split ? { 'direct-driver': driverPid } : {}) };
       return {
         url: `ws://127.0.0.1:${port}/`,
         token,
         readyAfterMs,
-        cpu: () => ({ 'direct-gateway': cpuMs(child.pid) }),
+        cpu: () => Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, cpuMs(pid)])),
         memory: () => {
-          const rss = rssMb(child.pid);
-          return { rss, pss: pssMb(child.pid), byRole: { 'direct-gateway': rss }, startupCpu: {} };
+          const byRole = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, rssMb(pid)]));
+          const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+          return {
+            rss: sum(Object.values(byRole)),
+            pss: sum(Object.values(pids).map((pid) => pssMb(pid))),
+            byRole,
+            startupCpu: {},
+          };
         },
         stop: () => child.stop(),
       };
@@ -176,7 +200,8 @@ async function main(): Promise<void> {
   if (options.baseline) contenders.push(launched('baseline', options.baseline, options.baselineNode ?? process.execPath, {}));
   // Any token will do for the direct path; the systems each have their own.
   const direct = directPath('bench-direct-path-token-0123456789');
-  const all = [...contenders, direct];
+  const floor = directPath('bench-direct-path-token-0123456789', true);
+  const all = [...contenders, direct, floor];
   const running: Running[] = [];
   process.once('SIGINT', () => {
     say('interrupted: stopping the systems');

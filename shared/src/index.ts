@@ -13,6 +13,7 @@ export * from './messages.js';
 export * from './metrics.js';
 export * from './mqtt-connection.js';
 export * from './net.js';
+export * from './node-flags.js';
 export * from './pem.js';
 export * from './phone-links.js';
 export * from './refusal-log.js';

@@ -1,13 +1,13 @@
 /**
  * The real system for end-to-end tests: broker, gateway and led-driver as separate processes, started exactly as
- * `npm start -w <service>` starts them, on free ports, with a temporary DATA_DIR and generated secrets.
+ * `npm start -w <service>` starts them (with the same node flags, NODE_FLAGS), on free ports, with a temporary DATA_DIR and generated secrets.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readStoredSecrets } from '@gravity-led/shared';
+import { NODE_FLAGS, readStoredSecrets } from '@gravity-led/shared';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -42,7 +42,7 @@ export class ServiceProcess {
   private spawn(): ChildProcess {
     this.exitCode = null;
     this.signal = null;
-    const child = spawn(process.execPath, [...this.execArgv, join(ROOT, this.name, 'dist/main.js')], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...this.execArgv, join(ROOT, this.name, 'dist/main.js')], {
       cwd: join(ROOT, this.name),
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],

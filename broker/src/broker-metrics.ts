@@ -24,7 +24,10 @@ export class BrokerMetrics {
   clients: () => Iterable<readonly [Role, number]> = () => [];
   /** QoS 1/2 messages kept for persistent sessions, read at scrape time. */
   queued: () => number = () => 0;
-  private readonly publishes = this.registry.counter('broker_publishes_total', 'PUBLISH packets accepted from clients, by account');
+  private readonly publishes = this.registry.counter(
+    'broker_publishes_total',
+    "PUBLISH packets accepted from clients (and from a local client in the broker's process, local-client.ts), by account",
+  );
   private readonly publishesRefused = this.registry.counter(
     'broker_publishes_refused_total',
     'PUBLISH packets dropped (acknowledged, never delivered, the connection kept), by account and reason: not-authorized, too-large',

@@ -3,12 +3,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { doorRefusals, type Logger, RefusalLog, type Secrets, type Topics, VARIABLES } from '@gravity-led/shared';
+import { type Account, doorRefusals, type Logger, RefusalLog, type Secrets, type Topics, VARIABLES } from '@gravity-led/shared';
 import type { Aedes, Client } from 'aedes';
 import { BrokerMetrics } from './broker-metrics.js';
 import { createEmbeddedAedes, type EmbeddedAedes } from './hooks.js';
 import { inProcessConnection } from './in-process.js';
 import { type ConnectionHandler, type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
+import { type LocalClient, openLocalClient } from './local-client.js';
 import { guardConnection } from './packet-guard.js';
 import { Permissions } from './permissions.js';
 import { SessionStore } from './session-store.js';
@@ -52,6 +53,12 @@ export interface RunningBroker {
    * over; the broker treats it as any other connection (CONNECT, account, permissions). Bypasses only the socket.
    */
   connectInProcess(): Duplex;
+  /**
+   * A client living in this process, for a hot path (local-client.ts): publishes and subscriptions checked against
+   * `account`'s permissions as a connected client's are, with no MQTT packet in between. Throws a LocalClientError for
+   * credentials that are no account's.
+   */
+  localClient(account: Account): LocalClient;
   close(): Promise<void>;
 }
 
@@ -84,8 +91,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
   });
   metrics.queued = () => persistence.queuedCount;
+  const permissions = new Permissions(options.secrets, options.prefix, options.topics, options.discoveryPrefix);
   const { aedes, stop } = createEmbeddedAedes({
-    permissions: new Permissions(options.secrets, options.prefix, options.topics, options.discoveryPrefix),
+    permissions,
     metrics,
     log,
     addressOf: (client: Client) => addresses.get(client.conn),
@@ -157,6 +165,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       // Trusted bytes from this process's own client: no packet-size guard between them and the broker.
       aedes.handle(server);
       return client;
+    },
+    localClient(account) {
+      return openLocalClient({ aedes, retained: persistence, permissions, metrics }, account);
     },
     async close() {
       stop();

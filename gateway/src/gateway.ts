@@ -1,7 +1,6 @@
 /** The gateway assembled: MQTT bridge, HTTP and HTTPS servers, and the WebSocket controller server on both. */
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Duplex } from 'node:stream';
 import {
   type Account,
   doorRefusals,
@@ -19,7 +18,7 @@ import { ControllerServer } from './controller-server.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { createRequestHandler, loadAssets } from './http-routes.js';
 import { isQuiet, Measurements, STATS_INTERVAL_MS } from './measurements.js';
-import { MqttBridge } from './mqtt-bridge.js';
+import { type HostedConnection, MqttBridge } from './mqtt-bridge.js';
 
 export interface GatewayOptions {
   readonly host?: string;
@@ -34,8 +33,11 @@ export interface GatewayOptions {
   readonly maxRate: number;
   readonly heartbeatMs?: number;
   readonly mqttUrl: string;
-  /** A broker hosted in this process: how to open a connection to it, used instead of `mqttUrl`. */
-  readonly mqttConnection?: () => Duplex;
+  /**
+   * A broker hosted in this process: how to open a connection to it, used instead of `mqttUrl`, and its local client,
+   * which carries the hot path (gravity, leds/state).
+   */
+  readonly hostedBroker?: HostedConnection;
   readonly account: Account;
   readonly topics: Topics;
   readonly log: Logger;
@@ -54,7 +56,7 @@ export interface RunningGateway {
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { log } = options;
   if (options.auth === 'none') log.warn('GATEWAY_AUTH=none: anyone who can reach the gateway can drive the LEDs');
-  const bridge = new MqttBridge(options.mqttUrl, options.account, options.topics, log, options.mqttConnection);
+  const bridge = new MqttBridge(options.mqttUrl, options.account, options.topics, log, options.hostedBroker);
   // One log and count of what is refused, at the HTTP routes and at the WebSocket door alike.
   const refusals = doorRefusals(log);
   // Read at scrape time only, once `controllers` exists.

@@ -8,6 +8,11 @@
  * generation (messages.ts), which the led-driver uses to ignore whichever arrives after something newer. The
  * subscriptions are QoS 1, so that no broker may drop the LED state, the led-driver's status or a capacity setting
  * toward a busy gateway.
+ *
+ * The hot path (gravity out, leds/state in) goes through a HotPathLink (hot-path.ts): this MQTT client's, or, when
+ * the gateway hosts the broker, the broker's local client. Gravity through the local client is handed to the broker
+ * at once, ahead of an occupancy still on its way through the in-process connection: the generation puts that right
+ * as it does for aedes#994.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -29,6 +34,7 @@ import {
   VARIABLES,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
+import { type HotPathLink, mqttHotPath } from './hot-path.js';
 
 export interface BridgeEvents {
   /** A state from leds/state; `retained` when it is the broker's replay on (re)subscribing rather than news. */
@@ -37,6 +43,14 @@ export interface BridgeEvents {
   'max-clients': [number];
   /** The device can (or can no longer) be driven: broker reachable and led-driver online. */
   availability: [boolean];
+}
+
+/** A broker hosted in this process: how to open a connection to it, and its local client for the hot path. */
+export interface HostedConnection {
+  /** Each (re)connection of the MQTT client (connectService's `connection`). */
+  readonly connect: () => Duplex;
+  /** The hot path through the broker's local client, logged in with `account`; `log` says what it refuses. */
+  readonly hotPath: (account: Account, log: Logger) => HotPathLink;
 }
 
 /** The capacity the operator may set over MQTT follows the rule of GATEWAY_MAX_CLIENTS: a whole number 0..1000. */
@@ -48,6 +62,8 @@ export function parseMaxClients(payload: Uint8Array): number | undefined {
 
 export class MqttBridge extends EventEmitter<BridgeEvents> {
   readonly client: MqttClient;
+  /** Gravity out and leds/state in. */
+  private readonly hotPath: HotPathLink;
   private driverOnline = false;
   private available = false;
   lastState: LedState | undefined;
@@ -65,15 +81,20 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     account: Account,
     private readonly topics: Topics,
     log: Logger,
-    /** A broker hosted in this process: each (re)connection made by it (connectService's `connection`). */
-    connection?: () => Duplex,
+    /** A broker hosted in this process. */
+    hosted?: HostedConnection,
   ) {
     super();
     this.badMaxClients = new RefusalLog(log);
-    this.client = connectService({ url, account, service: 'gateway', statusTopic: topics.gatewayStatus, connection });
+    // The local client first: it throws for an account the broker does not know, before any connection is made.
+    const local = hosted?.hotPath(account, log);
+    this.client = connectService({ url, account, service: 'gateway', statusTopic: topics.gatewayStatus, connection: hosted?.connect });
+    this.hotPath = local ?? mqttHotPath(this.client);
+    const subscriptions = [...this.hotPath.follow(topics.ledsState, (payload, retained) => this.onState(payload, retained))];
+    subscriptions.push(topics.driverStatus, topics.maxClientsSet);
     this.client.on('connect', () => {
       log.info({ url }, 'connected to MQTT broker');
-      this.client.subscribe([topics.ledsState, topics.driverStatus, topics.maxClientsSet], { qos: 1 }, (error) => {
+      this.client.subscribe(subscriptions, { qos: 1 }, (error) => {
         // Lost with the connection, it is made again on the next connect; anything else is a real problem.
         if (!error) return;
         if (this.client.connected) log.error({ err: error.message }, 'could not subscribe');
@@ -92,14 +113,16 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     this.client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
   }
 
+  private onState(payload: Buffer, retained: boolean): void {
+    const state = decodeLedState(payload);
+    if (state) {
+      this.lastState = state;
+      this.emit('state', state, retained);
+    }
+  }
+
   private onMessage(topic: string, payload: Buffer, retained: boolean): void {
-    if (topic === this.topics.ledsState) {
-      const state = decodeLedState(payload);
-      if (state) {
-        this.lastState = state;
-        this.emit('state', state, retained);
-      }
-    } else if (topic === this.topics.driverStatus) {
+    if (topic === this.topics.driverStatus) {
       this.driverOnline = decodeStatus(payload) === true;
       this.updateAvailability();
     } else if (topic === this.topics.maxClientsSet) {
@@ -140,8 +163,7 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
   /** Publishes a gravity vector; false (and nothing queued) when the broker is not reachable. */
   publishGravity(gravity: Gravity, onSent?: () => void): boolean {
     if (!this.client.connected) return false;
-    // For QoS 0 the callback runs once the packet is written to the socket.
-    this.client.publish(this.topics.gravity, encodeGravityJson(gravity, this.generation), { qos: 0 }, onSent && (() => onSent()));
+    this.hotPath.publish(this.topics.gravity, encodeGravityJson(gravity, this.generation), onSent);
     return true;
   }
 
@@ -155,7 +177,8 @@ export class MqttBridge extends EventEmitter<BridgeEvents> {
     if (this.client.connected) this.client.publish(this.topics.gatewayClients, this.occupancy, { qos: 1, retain: true });
   }
 
-  close(): Promise<void> {
-    return disconnectService(this.client, this.topics.gatewayStatus);
+  async close(): Promise<void> {
+    await disconnectService(this.client, this.topics.gatewayStatus);
+    await this.hotPath.close();
   }
 }

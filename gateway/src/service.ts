@@ -75,7 +75,7 @@ async function openGateway(config: Config, log: Logger, hosted: HostedBroker | u
     maxRate: config.GATEWAY_MAX_RATE,
     heartbeatMs: config.GATEWAY_HEARTBEAT_MS,
     mqttUrl: mqtt,
-    mqttConnection: hosted?.connect,
+    hostedBroker: hosted,
     account: secrets.service,
     topics: topicsFor(config.TOPIC_PREFIX),
     log,

@@ -4,7 +4,7 @@
  * the broker hold up to 256 MB. The guard reads only the fixed headers as the bytes stream past (it never buffers
  * a packet) and destroys the connection as soon as a packet announces more than the limit.
  */
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 
 /** Largest MQTT packet accepted (fixed header included): publishes are capped at 4 KiB of payload well below this. */
 export const MAX_PACKET_BYTES = 8 * 1024;
@@ -64,56 +64,32 @@ export class PacketSizeTracker {
 }
 
 /**
- * Wraps a connection so that everything read from it passes the tracker first; the broker is handed the wrapper.
- * On a violation the real connection is destroyed and `onViolation` is told why.
+ * Guards a connection in place: everything the broker reads from it passes the tracker first. Aedes reads a
+ * connection only through read(), on each 'readable' (lib/client.js, nextBatch: `client.conn.read(null)`, then its
+ * parser), so the connection's own read() is wrapped, and the broker is handed the connection itself: no stream
+ * layer in between, for the bytes in or for the packets out (mqtt-packet corks the connection itself while it
+ * writes a packet's pieces, so each packet leaves as one write). On a violation the connection is destroyed before
+ * the parser sees the bytes, and `onViolation` is told why.
  */
-export function guardConnection(
-  connection: Duplex,
+export function guardConnection<T extends Duplex>(
+  connection: T,
   onViolation: (error: PacketTooLargeError) => void,
   maxBytes: number = MAX_PACKET_BYTES,
-): Duplex {
+): T {
   const tracker = new PacketSizeTracker(maxBytes);
-  const guarded: Duplex = new Duplex({
-    read() {
-      connection.resume();
-    },
-    write(chunk: Buffer, _encoding, callback) {
-      if (connection.write(chunk)) callback();
-      else connection.once('drain', () => callback());
-    },
-    // Aedes writes each packet in pieces (mqtt-packet's writeToStream: type, length, topic, payload) between a cork()
-    // and an uncork(): passed on corked, they leave as one write, one TCP segment. Without this they left as five
-    // system calls and segments per packet, each a wake-up of the receiver (docs/performance.md).
-    writev(chunks: { chunk: Buffer }[], callback) {
-      connection.cork();
-      let flowing = true;
-      for (const { chunk } of chunks) flowing = connection.write(chunk);
-      connection.uncork();
-      if (flowing) callback();
-      else connection.once('drain', () => callback());
-    },
-    final(callback) {
-      connection.end();
-      callback();
-    },
-    destroy(error, callback) {
-      connection.destroy();
-      callback(error);
-    },
-  });
-  connection.on('data', (chunk: Buffer) => {
-    try {
-      tracker.check(chunk);
-    } catch (error) {
-      connection.destroy();
-      guarded.destroy();
-      onViolation(error as PacketTooLargeError);
-      return;
+  const read = connection.read;
+  connection.read = function guardedRead(this: T, size?: number) {
+    const chunk: unknown = read.call(this, size);
+    if (chunk instanceof Uint8Array) {
+      try {
+        tracker.check(chunk);
+      } catch (error) {
+        this.destroy();
+        onViolation(error as PacketTooLargeError);
+        return null;
+      }
     }
-    if (!guarded.push(chunk)) connection.pause();
-  });
-  connection.on('end', () => guarded.push(null));
-  connection.on('error', (error) => guarded.destroy(error));
-  connection.on('close', () => guarded.destroy());
-  return guarded;
+    return chunk;
+  };
+  return connection;
 }

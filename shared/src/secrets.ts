@@ -33,13 +33,26 @@ interface StoredSecrets {
 
 export const SECRETS_FILE = 'secrets.json';
 
+/**
+ * `bytes` random bytes as base64url, never starting with `-`: a secret is typed after an option (`--token <token>`,
+ * `mosquitto_sub -P <password>`), and a leading dash makes it look like one (Node's parseArgs refuses it as the
+ * value of `--token`: one generated token in 64 broke the printed client command). A draw that starts with `-` is
+ * drawn again, so every other first character stays equally likely.
+ */
+export function randomSecret(bytes: number): string {
+  for (;;) {
+    const secret = randomBytes(bytes).toString('base64url');
+    if (!secret.startsWith('-')) return secret;
+  }
+}
+
 function generate(): StoredSecrets {
   return {
-    gatewayToken: randomBytes(18).toString('base64url'),
+    gatewayToken: randomSecret(18),
     operatorUsername: 'gravity-led',
-    operatorPassword: randomBytes(18).toString('base64url'),
+    operatorPassword: randomSecret(18),
     serviceUsername: 'gravity-led-service',
-    servicePassword: randomBytes(24).toString('base64url'),
+    servicePassword: randomSecret(24),
   };
 }
 

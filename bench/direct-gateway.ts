@@ -13,61 +13,56 @@
  * Prints `{"port": n}` (and `"driverPid"` when split) on stdout once listening; env: BENCH_TOKEN, BENCH_SPLIT,
  * GATEWAY_MAX_RATE, FAILSAFE_TIMEOUT_MS.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { ControllerServer } from '@gravity-led/gateway';
 import { dutyFromGravity, LedOutput, SimBackend, Watchdog } from '@gravity-led/led-driver';
 import { createLogger, type Gravity, type LedState, loadConfig, NODE_FLAGS, OFF } from '@gravity-led/shared';
-import { LineReader } from './direct-driver.js';
+import { LineReader } from './line-reader.js';
 
 const config = loadConfig(process.env);
 const token = process.env.BENCH_TOKEN ?? '';
 const log = createLogger('direct-gateway', { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' });
 
-let broadcast: (state: LedState) => void = () => {};
-const split = process.env.BENCH_SPLIT === '1';
-const output = new LedOutput(new SimBackend(), (state) => broadcast(state), log);
-// The driver's stale-value fail-safe, fed per frame as the real driver feeds it.
-const watchdog = new Watchdog(config.FAILSAFE_TIMEOUT_MS, () => output.apply(OFF, 'stale'));
-let driver: Socket | undefined;
-const apply = split
-  ? (gravity: Gravity) => driver?.write(`${JSON.stringify(gravity)}\n`) ?? false
-  : (gravity: Gravity) => {
-      output.apply(dutyFromGravity(gravity), 'gravity', gravity.seq);
-      watchdog.feed();
-      return true;
-    };
-const controllers = new ControllerServer({
-  auth: 'token',
-  token,
-  maxClients: 1,
-  maxRate: config.GATEWAY_MAX_RATE,
-  log,
-  publish: apply,
-  isAvailable: () => true,
-  lastState: () => lastState,
-  onOccupancy: () => {},
-});
-let lastState: LedState = output.current;
-broadcast = (state) => {
+/** Where the accepted frames go: the LEDs in this process, or the driver process of the split path. */
+interface Leds {
+  apply(gravity: Gravity): boolean;
+  stop(): void;
+}
+
+let lastState: LedState = { ...OFF, reason: 'start', ts: Date.now() };
+const broadcast = (state: LedState) => {
   lastState = state;
   controllers.broadcastState(state);
 };
 
-const http = createServer({ noDelay: true }, (_req, res) => res.writeHead(404).end());
-controllers.attach(http);
-const listening = () => {
-  process.stdout.write(`${JSON.stringify({ port: (http.address() as AddressInfo).port, driverPid: child?.pid })}\n`);
-};
-let child: ReturnType<typeof spawn> | undefined;
-if (split) {
-  // The driver connects back to a port of this process; the page's port opens once it has.
+/** The real LedOutput on a simulated backend, with the driver's stale-value fail-safe fed per frame as it feeds it. */
+function localLeds(): Leds {
+  const output = new LedOutput(new SimBackend(), broadcast, log);
+  const watchdog = new Watchdog(config.FAILSAFE_TIMEOUT_MS, () => output.apply(OFF, 'stale'));
+  return {
+    apply(gravity) {
+      output.apply(dutyFromGravity(gravity), 'gravity', gravity.seq);
+      watchdog.feed();
+      return true;
+    },
+    stop: () => watchdog.stop(),
+  };
+}
+
+/**
+ * The LEDs in direct-driver.ts, started here: it connects back to a port of this process, one JSON line per gravity
+ * value out and per state back. `ready` runs once it has connected.
+ */
+function remoteLeds(ready: (driverPid: number | undefined) => void): Leds {
+  let driver: Socket | undefined;
+  let child: ChildProcess | undefined;
   const link = createTcpServer({ noDelay: true }, (socket) => {
     driver = socket;
     const lines = new LineReader((line) => broadcast(JSON.parse(line) as LedState));
     socket.on('data', (chunk: Buffer) => lines.push(chunk));
-    http.listen(0, '127.0.0.1', listening);
+    ready(child?.pid);
   });
   link.listen(0, '127.0.0.1', () => {
     const port = (link.address() as AddressInfo).port;
@@ -76,13 +71,40 @@ if (split) {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
   });
-} else {
-  http.listen(0, '127.0.0.1', listening);
+  return {
+    apply(gravity) {
+      if (!driver) return false;
+      driver.write(`${JSON.stringify(gravity)}\n`);
+      return true;
+    },
+    stop: () => child?.kill('SIGTERM'),
+  };
 }
 
+const http = createServer({ noDelay: true }, (_req, res) => res.writeHead(404).end());
+const listen = (driverPid?: number) =>
+  http.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: (http.address() as AddressInfo).port, driverPid })}\n`);
+  });
+// The page's port opens once the LEDs can be driven.
+const split = process.env.BENCH_SPLIT === '1';
+const leds = split ? remoteLeds(listen) : localLeds();
+const controllers = new ControllerServer({
+  auth: 'token',
+  token,
+  maxClients: 1,
+  maxRate: config.GATEWAY_MAX_RATE,
+  log,
+  publish: (gravity) => leds.apply(gravity),
+  isAvailable: () => true,
+  lastState: () => lastState,
+  onOccupancy: () => {},
+});
+controllers.attach(http);
+if (!split) listen();
+
 process.on('SIGTERM', () => {
-  child?.kill('SIGTERM');
-  watchdog.stop();
+  leds.stop();
   controllers.close();
   http.closeAllConnections();
   http.close(() => process.exit(0));

@@ -7,12 +7,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, loadConfig, loadSecrets, loadTlsCredentials, portAccepts, type Secrets, topicsFor } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
-import { cpuMs, pssMb, rssMb, watchDriverStatus } from './production-system.js';
+import { cpuMs, httpOk, pssMb, rssMb, watchDriverStatus } from './production-system.js';
 
 const POLL_MS = 5;
 const READY_TIMEOUT_MS = 20_000;
@@ -59,16 +58,6 @@ function processTree(root: number): { pid: number; role: string }[] {
     tree.push({ pid, role: roleOf(cmdline) });
   }
   return tree;
-}
-
-function httpOk(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.once('error', () => resolve(false));
-  });
 }
 
 /**

@@ -137,7 +137,8 @@ export class ServiceChild {
   }
 }
 
-function httpOk(url: string): Promise<boolean> {
+/** True when `url` answers 200 (readiness polls); false on any other answer or no answer. */
+export function httpOk(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = get(url, (res) => {
       res.resume();

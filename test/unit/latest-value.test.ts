@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type RunningBroker, startBroker } from '@gravity-led/broker';
+import type { RunningBroker } from '@gravity-led/broker';
 import { LatestValueInput } from '@gravity-led/led-driver';
-import { createLogger, LatestValuePublisher, topicsFor } from '@gravity-led/shared';
+import { LatestValuePublisher } from '@gravity-led/shared';
 import mqtt, { type MqttClient } from 'mqtt';
+import { startEmbeddedBroker } from '../helpers/embedded-broker.js';
 import { MOSQUITTO_SERVICE, MosquittoBroker } from '../helpers/mosquitto-broker.js';
-import { freePort } from '../helpers/ports.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 describe('LatestValueInput', () => {
@@ -71,18 +71,7 @@ for (const broker of ['aedes', 'mosquitto'] as const) {
 
     before(async () => {
       if (broker === 'aedes') {
-        const port = await freePort();
-        aedes = await startBroker({
-          host: '127.0.0.1',
-          port,
-          wsPort: 0,
-          tlsPort: 0,
-          secrets: { service: SERVICE, operator: OPERATOR },
-          prefix: 'gravity-led',
-          topics: topicsFor('gravity-led'),
-          log: createLogger('broker', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
-        });
-        url = `mqtt://127.0.0.1:${port}`;
+        ({ broker: aedes, url } = await startEmbeddedBroker({ service: SERVICE, operator: OPERATOR }));
         service = SERVICE;
       } else {
         mosquitto = await MosquittoBroker.start();

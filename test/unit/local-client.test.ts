@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type LocalClient, LocalClientError, MAX_PUBLISH_BYTES, type RunningBroker, startBroker } from '@gravity-led/broker';
-import { createLogger, topicsFor } from '@gravity-led/shared';
+import { type LocalClient, LocalClientError, MAX_PUBLISH_BYTES, type RunningBroker } from '@gravity-led/broker';
+import { topicsFor } from '@gravity-led/shared';
 import mqtt, { type MqttClient } from 'mqtt';
+import { startEmbeddedBroker } from '../helpers/embedded-broker.js';
 import { parseExposition } from '../helpers/metrics.js';
-import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SERVICE = { username: 'local-client-service', password: 'local-client-service-password-1234' };
@@ -28,18 +28,7 @@ describe('the broker local client', () => {
   const fresh = () => `gravity-led/test/local/${++n}`;
 
   before(async () => {
-    const port = await freePort();
-    broker = await startBroker({
-      host: '127.0.0.1',
-      port,
-      wsPort: 0,
-      tlsPort: 0,
-      secrets: { service: SERVICE, operator: OPERATOR },
-      prefix: 'gravity-led',
-      topics,
-      log: createLogger('broker', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
-    });
-    url = `mqtt://127.0.0.1:${port}`;
+    ({ broker, url } = await startEmbeddedBroker({ service: SERVICE, operator: OPERATOR }));
   });
 
   after(async () => {

@@ -27,6 +27,13 @@ import mqttPacket from 'mqtt-packet';
 import type { BrokerMetrics, ConnectRefusal, PublishRefusal } from './broker-metrics.js';
 import { MAX_PUBLISH_BYTES, type Permissions, type Role } from './permissions.js';
 
+// mqtt-packet, which Aedes writes every packet with, builds a 2-byte Buffer for each of the 65,536 16-bit numbers the
+// first time it writes one (numbers.js): 65,536 Buffer objects, 6.8 MB of heap for as long as the process lives, in
+// whichever process hosts the broker. Turned off by its documented switch (README, "writeToStream": "set before any
+// writeToStream calls"), once, as this module loads: a number is written from a 2-byte allocation instead
+// (docs/performance.md).
+mqttPacket.writeToStream.cacheNumbers = false;
+
 /** How often the repeated connection refusals are summed up in the log. */
 export const REFUSAL_SUMMARY_MS = 60_000;
 
@@ -98,11 +105,6 @@ export function createEmbeddedAedes(options: HookOptions): {
   stop(): void;
 } {
   const { permissions, metrics, log, addressOf } = options;
-  // mqtt-packet, which Aedes writes every packet with, builds a 2-byte Buffer for each of the 65,536 16-bit numbers
-  // the first time it writes one (numbers.js): 65,536 Buffer objects, 6.8 MB of heap for as long as the process
-  // lives, in whichever process hosts the broker. Turned off by its documented switch (README, "writeToStream": "set
-  // before any writeToStream calls"), a number is written from a 2-byte allocation instead: docs/performance.md.
-  mqttPacket.writeToStream.cacheNumbers = false;
   const roles = new WeakMap<Client, Role>();
   const roleOf = (client: Client | null): Role | undefined => (client ? roles.get(client) : undefined);
   const connects = new RefusalLog(log, {

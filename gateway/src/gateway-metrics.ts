@@ -1,6 +1,6 @@
 /**
  * What the gateway tells Prometheus on `/metrics`: frames by outcome, refusals at its door, connected clients, how long a frame waits in
- * the gateway before its MQTT publish is handed to the socket, the LED state as the led-driver reports it, and the
+ * the gateway before its publish is handed on (to the MQTT socket, or to a hosted broker), the LED state as the led-driver reports it, and the
  * loop's round trips that measurements.ts makes (to the LEDs and back, and the WebSocket ping to each controller).
  */
 import { type LedState, type RefusalLog, Registry } from '@gravity-led/shared';
@@ -22,7 +22,7 @@ export class GatewayMetrics {
   );
   private readonly latency = this.registry.histogram(
     'gateway_publish_latency_seconds',
-    'From a frame arriving on the WebSocket to its MQTT publish handed to the socket, rate-cap wait included',
+    'From a frame arriving on the WebSocket to its publish handed on (to the MQTT socket, or to the broker hosted in this process), rate-cap wait included',
     LATENCY_BUCKETS,
   );
   private readonly roundTrips = this.registry.histogram(

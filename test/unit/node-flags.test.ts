@@ -12,11 +12,8 @@ import { test } from 'node:test';
 import { NODE_FLAGS } from '@gravity-led/shared';
 import { ROOT } from '../helpers/system.js';
 
-/** The flags between `node` and the script in a command line such as `tsc -b && node --a --b scripts/dist/start.js`. */
-function flagsBefore(command: string, script: string): string[] | undefined {
-  const match = new RegExp(`(?:^|&&|\\s)node((?:\\s+--\\S+)*)\\s+${script.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`).exec(command);
-  return match?.[1]?.trim().split(/\s+/).filter(Boolean);
-}
+/** `node`, exactly NODE_FLAGS (no more, no fewer, in this order), then `script`. */
+const runs = (script: string) => `node ${NODE_FLAGS.join(' ')} ${script}`;
 
 function startScript(dir: string): string {
   const pkg = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -24,30 +21,24 @@ function startScript(dir: string): string {
 }
 
 test('npm start runs with NODE_FLAGS (and passes them on to the led-driver it starts)', () => {
-  assert.deepEqual(flagsBefore(startScript('.'), 'scripts/dist/start.js'), [...NODE_FLAGS]);
+  assert.ok(startScript('.').includes(runs('scripts/dist/start.js')), startScript('.'));
   const launcher = readFileSync(join(ROOT, 'scripts/start.ts'), 'utf8');
   assert.match(launcher, /spawn\(process\.execPath, \[\.\.\.process\.execArgv, 'led-driver\/dist\/main\.js'\]/);
 });
 
 for (const service of ['broker', 'gateway', 'led-driver']) {
   test(`npm start -w ${service} runs with NODE_FLAGS`, () => {
-    assert.deepEqual(flagsBefore(startScript(service), 'dist/main.js'), [...NODE_FLAGS]);
+    assert.ok(startScript(service).includes(runs('dist/main.js')), startScript(service));
   });
 }
 
 test('the image runs every program with NODE_FLAGS', () => {
   const entrypoint = readFileSync(join(ROOT, 'docker/entrypoint.sh'), 'utf8');
-  assert.deepEqual(flagsBefore(entrypoint, '"$@"'), [...NODE_FLAGS]);
+  assert.ok(entrypoint.includes(`exec ${runs('"$@"')}`), entrypoint);
 });
 
 test('this Node accepts every flag (a flag a later Node drops would stop each service at start)', () => {
   const run = spawnSync(process.execPath, [...NODE_FLAGS, '-e', '0'], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stderr, '');
-});
-
-test('flagsBefore reads what the files say, and nothing else', () => {
-  assert.deepEqual(flagsBefore('tsc -b && node --a=1 --b scripts/dist/start.js', 'scripts/dist/start.js'), ['--a=1', '--b']);
-  assert.deepEqual(flagsBefore('node dist/main.js', 'dist/main.js'), []);
-  assert.equal(flagsBefore('node other.js', 'dist/main.js'), undefined);
 });

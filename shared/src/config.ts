@@ -186,6 +186,12 @@ export const VARIABLES = {
   ),
   METRICS_PORT: port('Prometheus /metrics, /healthz and /readyz of the led-driver', 9464, true),
   METRICS_HOST: text("address the led-driver's METRICS_PORT listens on", 'an IP address or host name', /^[\w.:-]+$/),
+  WARMUP_FRAMES: whole(
+    'frames the gateway and the led-driver each send through a private copy of their own hot path before they are ready (at most 5 s), so that the first phone meets compiled code; nothing reaches the LEDs, a topic or a port of the system (docs/performance.md). 0: off',
+    2000,
+    0,
+    100000,
+  ),
   DATA_DIR: variable('folder for generated secrets and the certificate', 'a folder path', DEFAULT_DATA_DIR, (raw) => raw),
   LOG_LEVEL: oneOf('log level', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   LOG_FORMAT: oneOf('`pretty` for people, `json` for machines, `auto` = pretty on a terminal', 'auto', ['auto', 'pretty', 'json']),

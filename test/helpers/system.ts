@@ -237,6 +237,9 @@ export class TestSystem {
       LOG_LEVEL: 'debug',
       // The simulated LEDs keep their duty in this file: the "hardware" a test can look at even while MQTT is down.
       LED_SIM_FILE: join(dataDir, 'leds.json'),
+      // The start-up warm-up makes the first phone fast, not a test's: off for the many systems the tests start, and
+      // on in the warm-up's own tests (test/system/warm-up.test.ts), which pass WARMUP_FRAMES themselves.
+      WARMUP_FRAMES: '0',
       ...options.env,
     };
     if (options.env?.GATEWAY_HTTPS_PORT === 'auto') {

@@ -7,6 +7,7 @@ import { openConfiguredLeds } from './backends/select.js';
 import { DriverMetrics } from './driver-metrics.js';
 import { startLedDriver } from './led-driver.js';
 import { selftest } from './selftest.js';
+import { warmUp } from './warm-up.js';
 
 const command = process.argv[2];
 if (command === 'selftest') process.exit(await selftest());
@@ -15,15 +16,30 @@ if (command !== undefined) {
   process.exit(2);
 }
 
-await runService('led-driver', async (config, log) => {
+await runService('led-driver', async (config, log, control) => {
   const secrets = followSecrets(config);
+  // The real LEDs first, off: nothing else may hold the pins meanwhile, and they stay off through the warm-up.
   const backend = await openConfiguredLeds(config, log);
+  const topics = topicsFor(config.TOPIC_PREFIX);
+  if (config.WARMUP_FRAMES > 0) {
+    // A private driver on private simulated LEDs, driven by a scripted gateway, so that the first phone meets compiled
+    // code (warm-up.ts). It is given neither `backend` nor the broker; a stop signal cuts it short.
+    const { frames, ms } = await warmUp({
+      frames: config.WARMUP_FRAMES,
+      topics,
+      shape: { gamma: config.LED_GAMMA, deadband: config.LED_DEADBAND },
+      failsafeTimeoutMs: config.FAILSAFE_TIMEOUT_MS,
+      log,
+      signal: control.stopping,
+    });
+    log.info({ frames, ms }, `warmed up: ${frames} frames in ${ms} ms`);
+  }
   const metrics = new DriverMetrics();
   const driver = startLedDriver({
     backend,
     mqttUrl: config.MQTT_URL,
     account: secrets.service,
-    topics: topicsFor(config.TOPIC_PREFIX),
+    topics,
     failsafeTimeoutMs: config.FAILSAFE_TIMEOUT_MS,
     log,
     haDiscovery: { enabled: config.HA_DISCOVERY === 'true', prefix: config.HA_DISCOVERY_PREFIX, topicPrefix: config.TOPIC_PREFIX },

@@ -17,6 +17,7 @@ export * from './node-flags.js';
 export * from './pem.js';
 export * from './phone-links.js';
 export * from './refusal-log.js';
+export * from './scripted-peer.js';
 export * from './secrets.js';
 export * from './self-signed.js';
 export * from './service-main.js';

@@ -65,6 +65,11 @@ export function atExit(cleanup: () => void): () => void {
 /** What a running service may do to itself: stop the orderly way, as a signal would, and exit with `code`. */
 export interface ServiceControl {
   stop(reason: string, code: number): void;
+  /**
+   * Aborted as soon as a stop is asked for (a signal, stop() above), even while the service is still starting: what
+   * start-up may cut short (the led-driver's warm-up) ends then, and the stop is honoured once start-up returns.
+   */
+  readonly stopping: AbortSignal;
 }
 
 export async function runService(
@@ -87,8 +92,10 @@ export async function runService(
   let service: RunningService | undefined;
   let requested: { reason: string; code: number } | undefined;
   let stopping = false;
+  const stopRequest = new AbortController();
   const stop = (reason: string, code = 0) => {
     if (stopping) return;
+    stopRequest.abort(reason);
     if (!service) {
       requested ??= { reason, code };
       return;
@@ -124,7 +131,7 @@ export async function runService(
   process.on('uncaughtException', fault('uncaught exception'));
   process.on('unhandledRejection', fault('unhandled rejection'));
   try {
-    service = await start(config, log, { stop });
+    service = await start(config, log, { stop, stopping: stopRequest.signal });
   } catch (error) {
     // A setup the configuration cannot satisfy (e.g. LED_BACKEND=auto on a Raspberry Pi without usable GPIO) is
     // refused like a bad variable: one line, exit 2.

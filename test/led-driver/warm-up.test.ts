@@ -19,6 +19,7 @@ import {
   sameDuty,
   startLedDriver,
   WARMUP_DEADLINE_MS,
+  WARMUP_ROUNDS,
   type WarmUpOptions,
   warmUp,
 } from '@gravity-led/led-driver';
@@ -116,6 +117,8 @@ describe('the led-driver warm-up', () => {
     const exitListeners = process.listenerCount('exit');
     const states: number[] = [];
     const statuses: string[] = [];
+    const ports = new Set<number>();
+    const accounts = new Set<string>();
     let given: LedDriverOptions | undefined;
     const refs: WeakRef<object>[] = [];
     const warm = options({
@@ -130,10 +133,14 @@ describe('the led-driver warm-up', () => {
           },
         }),
         undefined,
-        (peer) => refs.push(new WeakRef(peer)),
+        (peer) => {
+          refs.push(new WeakRef(peer));
+          ports.add(peer.port);
+        },
       ),
       startDriver: (driverOptions) => {
         given = { ...driverOptions };
+        accounts.add(driverOptions.account.password);
         const driver = startLedDriver(driverOptions);
         refs.push(new WeakRef(driver), new WeakRef(driver.client), new WeakRef(driverOptions.backend));
         return driver;
@@ -143,13 +150,16 @@ describe('the led-driver warm-up', () => {
 
     assert.equal(result.frames, 300);
     assert.ok(result.ms > 0 && result.ms < WARMUP_DEADLINE_MS, `${result.ms} ms`);
-    // Every frame's state came back, in order, each once; then the shutdown state (no seq) and `offline`.
+    // Every frame's state came back, in order, each once, shared out to WARMUP_ROUNDS private drivers in turn, each
+    // with a peer (a port) and an account of its own; each driver said `online`, and `offline` when it was closed.
     const withSeq = states.filter((seq) => seq >= 0);
     assert.deepEqual(
       withSeq,
       Array.from({ length: 300 }, (_, i) => i),
     );
-    assert.deepEqual(statuses, ['online', 'offline'], 'the private driver announced itself and said goodbye to the peer');
+    assert.equal(ports.size, WARMUP_ROUNDS);
+    assert.equal(accounts.size, WARMUP_ROUNDS);
+    assert.deepEqual(statuses, Array.from({ length: WARMUP_ROUNDS }, () => ['online', 'offline']).flat());
 
     // What the private driver was given: its own simulated LEDs (no file), a silent log, no metrics hook.
     assert.ok(given);
@@ -169,9 +179,9 @@ describe('the led-driver warm-up', () => {
     // Nothing left: no socket, server or timer of it, no listener, and the private copy collected.
     await settlesBack(before);
     assert.equal(process.listenerCount('exit'), exitListeners);
-    assert.equal(refs.length, 4);
+    assert.equal(refs.length, 4 * WARMUP_ROUNDS);
     await waitFor(
-      'the private driver, its client, its LEDs and the peer to be garbage',
+      'the private drivers, their clients, their LEDs and the peers to be garbage',
       async () => {
         gc();
         await sleep(10);
@@ -179,6 +189,22 @@ describe('the led-driver warm-up', () => {
       },
       5000,
     );
+  });
+
+  it('fewer frames than rounds: one frame per round, and no round without one', async () => {
+    let peers = 0;
+    const result = await warmUp(
+      options({
+        frames: WARMUP_ROUNDS - 1,
+        startPeer: wrappedPeer(
+          (script) => script,
+          undefined,
+          () => peers++,
+        ),
+      }),
+    );
+    assert.equal(result.frames, WARMUP_ROUNDS - 1);
+    assert.equal(peers, WARMUP_ROUNDS - 1);
   });
 
   it('shapes the private LEDs as the real ones (LED_GAMMA, LED_DEADBAND): the same write path', async () => {

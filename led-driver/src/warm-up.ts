@@ -3,7 +3,8 @@
  * through the same code a phone's frames will run, so that the first second of the first session meets compiled
  * code rather than a cold JIT (docs/performance.md, issue 16). V8 keeps its type feedback and optimised code per
  * function literal, shared by every closure made at the same place and every instance of a class: frames through a
- * private startLedDriver() warm exactly the functions the real one calls.
+ * private startLedDriver() warm exactly the functions the real one calls. Three of them in turn (WARMUP_ROUNDS), so
+ * that the code is not specialised to one instance.
  *
  * The rehearsal is the real path end to end, over a real loopback TCP socket: mqtt.js, mqtt-packet and Node's net
  * and stream code in the driver's connection, parseGravityPayload, GatewayPresence, LatestValueInput, the LED rule,

@@ -187,7 +187,7 @@ export const VARIABLES = {
   METRICS_PORT: port('Prometheus /metrics, /healthz and /readyz of the led-driver', 9464, true),
   METRICS_HOST: text("address the led-driver's METRICS_PORT listens on", 'an IP address or host name', /^[\w.:-]+$/),
   WARMUP_FRAMES: whole(
-    'frames the gateway and the led-driver each send through a private copy of their own hot path before they are ready (at most 5 s), so that the first phone meets compiled code; nothing reaches the LEDs, a topic or a port of the system (docs/performance.md). 0: off',
+    'frames each service sends through a private copy of its own hot path before it is ready (at most 5 s), so that the first phone meets compiled code; nothing reaches the LEDs, a topic or a port of the system (docs/performance.md). 0: off',
     2000,
     0,
     100000,

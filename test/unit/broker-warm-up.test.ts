@@ -1,0 +1,56 @@
+/**
+ * The broker's warm-up (broker/src/warm-up.ts): frames carried between its two scripted clients through a private
+ * broker, one after the other, as many as asked; cut short by its deadline or a stop; and nothing left behind (no
+ * listener, socket or timer), since the real broker opens its doors right after it.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { warmUpBroker } from '@gravity-led/broker';
+
+/** What keeps the event loop alive, by kind: TCP servers and sockets, timers. */
+const resources = () =>
+  process
+    .getActiveResourcesInfo()
+    .filter((kind) => kind !== 'TTYWrap')
+    .sort();
+
+describe('the broker warm-up', () => {
+  it('carries the asked number of frames through a private broker, each round trip complete', async () => {
+    const result = await warmUpBroker({ frames: 300, prefix: 'gravity-led' });
+    assert.equal(result.cutShort, undefined, result.cutShort);
+    assert.equal(result.frames, 300);
+  });
+
+  it('uses the topic prefix it is given, which the private broker permits', async () => {
+    const result = await warmUpBroker({ frames: 20, prefix: 'my-leds' });
+    assert.deepEqual([result.frames, result.cutShort], [20, undefined]);
+  });
+
+  it('leaves no listener, socket or timer behind', async () => {
+    // Closed handles leave the list on the next turn of the loop (an earlier test's too).
+    await new Promise((resolve) => setImmediate(resolve));
+    const before = resources();
+    await warmUpBroker({ frames: 50, prefix: 'gravity-led' });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(resources(), before);
+  });
+
+  it('ends at its deadline with the frames done so far', async () => {
+    const result = await warmUpBroker({ frames: 100_000, prefix: 'gravity-led', deadlineMs: 200 });
+    assert.equal(result.cutShort, 'deadline');
+    assert.ok(result.frames > 0 && result.frames < 100_000, String(result.frames));
+  });
+
+  it('ends at once when a stop is asked for, and does not start when one already was', async () => {
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 100);
+    const result = await warmUpBroker({ frames: 100_000, prefix: 'gravity-led', signal: stop.signal });
+    assert.equal(result.cutShort, 'stopped');
+    assert.ok(result.ms < 1000, `${result.ms} ms`);
+    assert.deepEqual(await warmUpBroker({ frames: 10, prefix: 'gravity-led', signal: stop.signal }), {
+      frames: 0,
+      ms: 0,
+      cutShort: 'stopped',
+    });
+  });
+});

@@ -90,15 +90,18 @@ export class WarmUpClient {
   private received(packet: Packet): void {
     switch (packet.cmd) {
       case 'connack':
-        return this.answered(-1, packet);
+        this.answered(-1, packet);
+        return;
       case 'suback':
-        return this.answered(packet.messageId ?? 0, packet);
+        this.answered(packet.messageId ?? 0, packet);
+        return;
       case 'publish': {
         // A QoS 1 delivery is acknowledged as every client must (MQTT 3.1.1 section 4.3.2), so the broker's
         // acknowledgement path runs as for the real gateway.
         if (packet.qos === 1 && packet.messageId !== undefined) this.write({ cmd: 'puback', messageId: packet.messageId });
         const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-        return this.onMessage(packet.topic, payload);
+        this.onMessage(packet.topic, payload);
+        return;
       }
       default:
         return; // PUBACK of our QoS 1 publishes: nothing waits for it.

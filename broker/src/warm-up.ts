@@ -118,6 +118,8 @@ async function rehearse(
       for (const client of clients) client.onFailure(reject);
       timer = setTimeout(() => reject(new Error('deadline')), remainingMs);
       onAbort = () => reject(new Error('stopped'));
+      // A stop asked for while the broker and its clients were still opening is seen now.
+      if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       send();
     });

@@ -41,6 +41,14 @@ describe('the broker warm-up', () => {
     assert.ok(result.frames > 0 && result.frames < 100_000, String(result.frames));
   });
 
+  it('ends at once when a stop is asked for while its private broker is still opening', async () => {
+    const stop = new AbortController();
+    const warming = warmUpBroker({ frames: 100_000, prefix: 'gravity-led', signal: stop.signal });
+    stop.abort();
+    const result = await warming;
+    assert.deepEqual([result.frames, result.cutShort], [0, 'stopped']);
+  });
+
   it('ends at once when a stop is asked for, and does not start when one already was', async () => {
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 100);

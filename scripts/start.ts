@@ -54,26 +54,37 @@ async function main(): Promise<void> {
   }
 
   await runService('gateway', async (_config, log, control) => {
-    const service = await startGatewayService({ ...config, GATEWAY_HOSTS_BROKER: 'true' }, log);
-    // Started once the broker listens, so that it connects at its first attempt.
-    // With this process's node flags (any given to `node scripts/dist/start.js`), for the two processes alike.
-    const driver = spawn(process.execPath, [...process.execArgv, 'led-driver/dist/main.js'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env: process.env,
-    });
+    let driver: ChildProcess | undefined;
     let stopping = false;
-    driver.on('exit', (code, signal) => {
-      if (stopping) return;
-      process.stderr.write(`npm start: led-driver exited (${signal ?? `code ${code}`}); stopping the gateway and the broker\n`);
-      control.stop('led-driver exited', 1);
-    });
+    // Started once the broker listens, so that it connects at its first attempt, and while the gateway warms up.
+    // With this process's node flags (any given to `node scripts/dist/start.js`), for the two processes alike.
+    const startDriver = () => {
+      driver = spawn(process.execPath, [...process.execArgv, 'led-driver/dist/main.js'], {
+        cwd: ROOT,
+        stdio: 'inherit',
+        env: process.env,
+      });
+      driver.on('exit', (code, signal) => {
+        if (stopping) return;
+        process.stderr.write(`npm start: led-driver exited (${signal ?? `code ${code}`}); stopping the gateway and the broker\n`);
+        control.stop('led-driver exited', 1);
+      });
+    };
+    let service: Awaited<ReturnType<typeof startGatewayService>>;
+    try {
+      service = await startGatewayService({ ...config, GATEWAY_HOSTS_BROKER: 'true' }, log, control, { onBrokerHosted: startDriver });
+    } catch (error) {
+      // The led-driver already runs: it must not outlive a gateway that could not start.
+      stopping = true;
+      if (driver) await stopChild(driver);
+      throw error;
+    }
     await printBanner(config, secrets, tls, { title: 'gravity-led is running.', footer: 'Press Ctrl+C to stop.' });
     return {
       async stop() {
         stopping = true;
         // The led-driver first, while the broker is still there to take its `shutdown` state and `offline`.
-        await stopChild(driver);
+        if (driver) await stopChild(driver);
         await service.stop();
       },
     };

@@ -6,10 +6,13 @@
  * connection (no socket, no other process woken), and the hot path, each gravity value and each LED state, goes
  * through the broker's local client instead (no MQTT packet at all): docs/performance.md.
  *
+ * Also here, for the same reason: the private broker of the start-up warm-up (warm-up.ts), a second broker of this
+ * process that nothing outside it can see.
+ *
  * Loaded only when asked for, so that a gateway on its own does not load the broker (Aedes and its dependencies).
  */
 import type { Duplex } from 'node:stream';
-import { type Account, type Config, createLogger, type Logger } from '@gravity-led/shared';
+import { type Account, type Config, createLogger, type Logger, topicsFor } from '@gravity-led/shared';
 import { type HotPathLink, localHotPath } from './hot-path.js';
 
 export interface HostedBroker {
@@ -20,17 +23,70 @@ export interface HostedBroker {
   stop(): Promise<void>;
 }
 
+/** The one import of the broker package, on first use. */
+const brokerPackage = () => import('@gravity-led/broker');
+
+// Its types named through that import, so that the package is still imported once, from here (boundaries.test.ts).
+type BrokerPackage = Awaited<ReturnType<typeof brokerPackage>>;
+type RunningBroker = Awaited<ReturnType<BrokerPackage['startBroker']>>;
+
+/**
+ * What the gateway is given of a broker of this process. One function for the real broker and the warm-up's private
+ * one: V8 keeps its type feedback and optimised code per function literal, so the closures the warm-up runs must be
+ * made here, at the very sites the real ones are made, for the warm-up to compile what the real gateway will run.
+ */
+function hostedConnection(broker: RunningBroker): Pick<HostedBroker, 'connect' | 'hotPath'> {
+  return {
+    connect: () => broker.connectInProcess(),
+    hotPath: (account, gatewayLog) => localHotPath(broker.localClient(account), gatewayLog),
+  };
+}
+
 export async function hostBroker(config: Config): Promise<HostedBroker> {
-  const { startBrokerService } = await import('@gravity-led/broker');
+  const { startBrokerService } = await brokerPackage();
   // Its log lines say `broker`, as those of the broker service do.
   const log = createLogger('broker', config);
   const service = await startBrokerService(config, log);
   return {
-    connect: () => service.broker.connectInProcess(),
-    hotPath: (account, gatewayLog) => localHotPath(service.broker.localClient(account), gatewayLog),
+    ...hostedConnection(service.broker),
     async stop() {
       await service.stop();
       log.info('broker stopped');
     },
   };
+}
+
+/** The warm-up's broker: a HostedBroker, and the loopback port its echo led-driver connects to. */
+export interface PrivateBroker extends HostedBroker {
+  readonly port: number;
+}
+
+/**
+ * A broker of this process's own, for the warm-up (warm-up.ts): the real broker's code (startBroker, with the same
+ * permission rules, topics and session bounds as the configuration gives the real one), but reachable by nobody
+ * else. Its only door is MQTT over TCP on loopback, on a port the system picks (startBroker's `port` 0 is
+ * ephemeral; `wsPort` and `tlsPort` 0 are off), no metrics port, accounts of its own (`accounts`: fresh random
+ * secrets, never the real ones), and a silent log. startBroker itself writes nothing to disk: the secrets file and
+ * the certificate are startBrokerService's, which this does not call.
+ */
+export async function startPrivateBroker(config: Config, accounts: { service: Account; operator: Account }): Promise<PrivateBroker> {
+  const { startBroker } = await brokerPackage();
+  const broker = await startBroker({
+    host: '127.0.0.1',
+    port: 0,
+    wsPort: 0,
+    tlsPort: 0,
+    secrets: accounts,
+    prefix: config.TOPIC_PREFIX,
+    topics: topicsFor(config.TOPIC_PREFIX),
+    discoveryPrefix: config.HA_DISCOVERY_PREFIX,
+    log: createLogger('broker', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+    sessions: { maxQueued: config.BROKER_MAX_QUEUED_MESSAGES, expiryS: config.BROKER_SESSION_EXPIRY_S },
+  });
+  const port = broker.listeners.find((l) => l.name === 'mqtt')?.port;
+  if (port === undefined) {
+    await broker.close();
+    throw new Error('the private broker has no MQTT port');
+  }
+  return { ...hostedConnection(broker), port, stop: () => broker.close() };
 }

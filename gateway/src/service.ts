@@ -4,25 +4,44 @@
  */
 import {
   type Config,
+  errorMessage,
   followSecrets,
   type Logger,
   lanHosts,
   phoneLinks,
   type RunningService,
   runningInContainer,
+  type ServiceControl,
   tlsForPort,
   topicsFor,
 } from '@gravity-led/shared';
 import { type RunningGateway, startGateway } from './gateway.js';
 import { type HostedBroker, hostBroker } from './hosted-broker.js';
+import { WARM_UP_DEADLINE_MS, warmUp } from './warm-up.js';
 
 export interface GatewayService extends RunningService {
   readonly gateway: RunningGateway;
 }
 
-export async function startGatewayService(config: Config, log: Logger): Promise<GatewayService> {
+export interface GatewayServiceOptions {
+  /**
+   * Told once the hosted broker listens, before the warm-up: `npm start` starts the led-driver then, so that it
+   * connects (and warms up) while the gateway does.
+   */
+  readonly onBrokerHosted?: () => void;
+}
+
+export async function startGatewayService(
+  config: Config,
+  log: Logger,
+  control?: Pick<ServiceControl, 'stopping'>,
+  options: GatewayServiceOptions = {},
+): Promise<GatewayService> {
   const hosted: HostedBroker | undefined = config.GATEWAY_HOSTS_BROKER === 'true' ? await hostBroker(config) : undefined;
   try {
+    // The broker first, so that the led-driver can connect meanwhile; the real gateway's ports only after the warm-up.
+    if (hosted) options.onBrokerHosted?.();
+    await warmUpGateway(config, log, hosted, control?.stopping);
     const gateway = await openGateway(config, log, hosted);
     return {
       gateway,
@@ -35,6 +54,33 @@ export async function startGatewayService(config: Config, log: Logger): Promise<
   } catch (error) {
     await hosted?.stop();
     throw error;
+  }
+}
+
+/**
+ * The warm-up (warm-up.ts): WARMUP_FRAMES frames through a private copy of this process's hot path, before the real
+ * gateway is ready. Whatever happens to it, the start goes on: a failure or its deadline is a warning, a stop request
+ * cuts it short (the stop is then honoured as soon as the start is over).
+ */
+async function warmUpGateway(config: Config, log: Logger, hosted: HostedBroker | undefined, stopping?: AbortSignal): Promise<void> {
+  if (config.WARMUP_FRAMES === 0) return;
+  if (!hosted) {
+    // Its hot path goes over MQTT to a broker of another process, which a private copy could only rehearse against a
+    // scripted MQTT peer: not done yet.
+    log.debug('no warm-up: the broker is not hosted in this process (GATEWAY_HOSTS_BROKER=false)');
+    return;
+  }
+  try {
+    const { frames, ms, outcome } = await warmUp({ frames: config.WARMUP_FRAMES, config, signal: stopping });
+    if (outcome === 'done') log.info({ frames, ms }, `warmed up: ${frames} frames in ${ms} ms`);
+    else if (outcome === 'stopped') log.info({ frames, ms }, `warm-up cut short by the stop request after ${frames} frames`);
+    else
+      log.warn(
+        { frames, asked: config.WARMUP_FRAMES, ms },
+        `warm-up stopped at its deadline of ${WARM_UP_DEADLINE_MS} ms after ${frames} of ${config.WARMUP_FRAMES} frames; starting anyway`,
+      );
+  } catch (error) {
+    log.warn({ err: errorMessage(error) }, `warm-up failed, starting without it: ${errorMessage(error)}`);
   }
 }
 

@@ -7,5 +7,6 @@ export { isQuiet, type MeasurementSink, Measurements, STATS_INTERVAL_MS } from '
 export { MqttBridge, parseMaxClients } from './mqtt-bridge.js';
 export * from './protocol.js';
 export { RateWindow, SpreadWindow, WINDOW_MS } from './rolling-window.js';
-export { type GatewayService, startGatewayService } from './service.js';
+export { type GatewayService, type GatewayServiceOptions, startGatewayService } from './service.js';
 export { MAX_BUFFERED_BYTES, Session } from './session.js';
+export { WARM_UP_DEADLINE_MS, type WarmUpOptions, type WarmUpOutcome, type WarmUpResult, warmUp } from './warm-up.js';

@@ -11,7 +11,8 @@
  * between them (hosted-broker.ts builds it for both) compile exactly what the real ones will run, while sharing no
  * object, no port and no message with them.
  *
- * The rehearsal, all of it inside this process and gone once it returns:
+ * The rehearsal, all of it inside this process and gone once it returns, in WARM_UP_ROUNDS rounds one after the other
+ * (each with parts of its own, the frames shared out), so that what V8 compiles is not specialised to one instance:
  * - the private broker: loopback TCP on an ephemeral port, no other door, fresh random accounts, a silent log, nothing
  *   written to DATA_DIR (startPrivateBroker);
  * - the private gateway on it, on an ephemeral loopback port, no HTTPS, a random token, one controller, the highest
@@ -25,8 +26,8 @@
  *   (closed loop, as bench/controller-client.ts measures), with some seed text and 12-byte binary frames mixed in so
  *   that every parser the gateway accepts is warm.
  *
- * It ends after the asked frames, at its deadline, on a stop request or on the first error; then it closes, in
- * order, the phone, the echo led-driver, the private gateway and the private broker, leaving no port, timer or
+ * Each round ends after its frames, at the warm-up's deadline, on a stop request or on the first error, and closes,
+ * in order, the phone, the echo led-driver, the private gateway and the private broker, leaving no port, timer or
  * listener behind. Nothing of it reaches the real broker, the LEDs, the real gateway's metrics or the log.
  */
 import {
@@ -60,14 +61,17 @@ import { tokenProtocols } from './protocol.js';
 export const WARM_UP_DEADLINE_MS = 5000;
 
 /**
- * The closed loop waits PAUSE_MS before one frame in PAUSE_EVERY, so that V8's compiler threads keep up with it. Each
- * function the frames run is queued for compilation (Maglev) once it has run a few hundred times, and most do so
- * within the same few hundred frames: at full speed (about 6,000 frames a second here) the main thread queued jobs
- * far faster than the compiler threads (two at most, on a machine of two cores shared with it) finished them, and
- * the memory those queued jobs took stayed with the process once freed (glibc keeps it): +9 MB of RSS for the whole
- * run under load, against +2-3 MB (the compiled code and its feedback themselves) paced so. Paced at every frame it
- * was no better, and 2,000 frames then took 2.7 s instead of 1.5 s (docs/performance.md).
+ * In the first round the closed loop waits PAUSE_MS before one frame in PAUSE_EVERY, so that V8's compiler threads
+ * keep up with it. Each function the frames run is queued for compilation (Maglev) once it has run a few hundred
+ * times, and most do so within the same few hundred frames of the first round (376 of 507 compilations here, then 98
+ * and 33): at full speed (about 6,000 frames a second here) the main thread queued jobs far faster than the compiler
+ * threads (two at most, on a machine of two cores shared with it) finished them, and the memory those jobs took
+ * stayed with the process once freed (glibc keeps it). The gateway's process under 200 Hz load, against no warm-up
+ * (docs/performance.md): +9 MB of RSS for a single round at full speed, +5 MB for three with the first paced, +3.4 MB
+ * with every round paced; the rest is the compiled code and its feedback themselves. Pacing every round made the start 0.8 s longer
+ * (ready after 1.8-1.9 s instead of 1.0-1.1 s), against the 2 s goal, for 1.6 MB.
  */
+const PACED_ROUNDS = 1;
 const PAUSE_EVERY = 2;
 const PAUSE_MS = 1;
 
@@ -75,7 +79,7 @@ const PAUSE_MS = 1;
 const CLOSE_PATIENCE_MS = 1000;
 
 export interface WarmUpOptions {
-  /** Frames to round-trip (WARMUP_FRAMES), at least 1. */
+  /** Frames to round-trip (WARMUP_FRAMES), shared out to the rounds. */
   readonly frames: number;
   /** The configuration: the private broker gets the real one's topics, permission prefixes and session bounds. */
   readonly config: Config;
@@ -91,37 +95,85 @@ export interface WarmUpOptions {
 export type WarmUpOutcome = 'done' | 'deadline' | 'stopped';
 
 export interface WarmUpResult {
-  /** Frames whose state came back to the phone. */
+  /** Frames whose state came back to the phone, all rounds together. */
   readonly frames: number;
   /** From its start until everything it opened was closed. */
   readonly ms: number;
   readonly outcome: WarmUpOutcome;
-  /** The ephemeral loopback ports it used, all closed by now (0 for one it did not get to open). */
-  readonly ports: { readonly broker: number; readonly gateway: number };
+  /** The ephemeral loopback ports each round used, all closed by now (0 for one it did not get to open). */
+  readonly ports: readonly { readonly broker: number; readonly gateway: number }[];
 }
 
 /** The reason a rehearsal ends early: its deadline, a stop request, or an error of one of its parts. */
 type Ending = 'deadline' | 'stopped' | Error;
 
 /**
- * Runs the rehearsal. Resolves once everything it opened is closed, with what it did; rejects (also after closing
- * everything) when one of its parts failed.
+ * Rounds the frames are shared out to, each with a private broker, gateway, echo led-driver and phone of its own, one
+ * after the other. Optimised code is specialised to what V8 saw, the very closures a call site called included (the
+ * gateway's metrics and publish callbacks are closures of each gateway): after a single private copy, the real
+ * gateway's first second still had 13-17 deoptimisations (`wrong call target`, `wrong map`) and 26 compilations,
+ * after three 3-4 and 8, and its first frames were as fast as its later ones (--trace-deopt, --trace-opt; the
+ * broker's and the led-driver's warm-ups found the same).
+ */
+export const WARM_UP_ROUNDS = 3;
+
+/**
+ * Runs the rehearsal, WARM_UP_ROUNDS rounds in turn. Resolves once everything it opened is closed, with what it did;
+ * rejects (also after closing everything) when one of its parts failed.
  */
 export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   const startedAt = performance.now();
   const ending = new AbortController();
-  let closing = false;
   const end = (why: Ending) => {
-    if (!ending.signal.aborted && !closing) ending.abort(why);
+    if (!ending.signal.aborted) ending.abort(why);
   };
   const deadline = setTimeout(() => end('deadline'), options.deadlineMs ?? WARM_UP_DEADLINE_MS);
   const onStop = () => end('stopped');
   if (options.signal?.aborted) end('stopped');
   options.signal?.addEventListener('abort', onStop, { once: true });
+  const ports: { broker: number; gateway: number }[] = [];
+  let frames = 0;
+  try {
+    for (let round = 0; round < WARM_UP_ROUNDS && !ending.signal.aborted; round++) {
+      // The frames shared out as evenly as whole frames go; a round with none is left out.
+      const share = Math.floor((options.frames * (round + 1)) / WARM_UP_ROUNDS) - Math.floor((options.frames * round) / WARM_UP_ROUNDS);
+      if (share === 0) continue;
+      const used = { broker: 0, gateway: 0 };
+      ports.push(used);
+      frames += await rehearse(options, share, round < PACED_ROUNDS, used, ending.signal, end);
+    }
+  } finally {
+    clearTimeout(deadline);
+    options.signal?.removeEventListener('abort', onStop);
+  }
+  const why: unknown = ending.signal.reason;
+  if (why instanceof Error) throw why;
+  const outcome: WarmUpOutcome = frames >= options.frames ? 'done' : why === 'stopped' ? 'stopped' : 'deadline';
+  return { frames, ms: Math.round(performance.now() - startedAt), outcome, ports };
+}
+
+/**
+ * One round: a private broker, gateway, echo led-driver and phone, `frames` round trips (`paced`: see PACED_ROUNDS)
+ * or fewer if `signal` aborts first; all of them closed, in reverse order, before it returns. The ports it opens are written to `ports` as they
+ * open. Rejects (after closing) when a step fails; a part that fails while the frames run ends the warm-up (`end`).
+ */
+async function rehearse(
+  options: WarmUpOptions,
+  frames: number,
+  paced: boolean,
+  ports: { broker: number; gateway: number },
+  signal: AbortSignal,
+  end: (why: Ending) => void,
+): Promise<number> {
+  // From when the round closes, what its parts report is their closing (a PUBACK the echo led-driver owes for an
+  // occupancy the private gateway published as the phone left, written after its end), not a failure.
+  let closing = false;
+  const fail = (error: Error) => {
+    if (!closing) end(error);
+  };
   // What was opened, to close in reverse order whatever happens.
   const opened: (() => Promise<unknown>)[] = [];
-  const ports = { broker: 0, gateway: 0 };
-  let frames = 0;
+  let done = 0;
   let failure: Error | undefined;
   try {
     const { config } = options;
@@ -135,15 +187,15 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
     const broker: PrivateBroker = await startPrivateBroker(config, accounts);
     opened.push(() => broker.stop());
     ports.broker = broker.port;
-    if (!ending.signal.aborted) {
+    if (!signal.aborted) {
       const token = randomSecret(18);
       const gateway = await startPrivateGateway(broker, accounts.service, topics, token);
       opened.push(() => gateway.close());
       ports.gateway = gateway.port;
-      const echo = startEchoDriver(broker.port, accounts.service, topics, options.echoAnswers, end);
+      const echo = startEchoDriver(broker.port, accounts.service, topics, options.echoAnswers, fail);
       opened.push(() => echo.close());
       // The echo led-driver announces `online` once its subscriptions are made: from then on no value is lost.
-      await until(ending.signal, (ready) => {
+      await until(signal, (ready) => {
         if (gateway.bridge.isAvailable) {
           ready();
           return undefined;
@@ -152,22 +204,18 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
         gateway.bridge.on('availability', onAvailability);
         return () => gateway.bridge.off('availability', onAvailability);
       });
-      if (!ending.signal.aborted) {
-        const phone = await connectPhone(gateway.port, token, ending.signal);
+      if (!signal.aborted) {
+        const phone = await connectPhone(gateway.port, token, signal);
         if (phone) {
           opened.push(() => phone.close());
-          frames = await phone.drive(options.frames, ending.signal);
+          done = await phone.drive(frames, paced, signal);
         }
       }
     }
   } catch (error) {
     failure = error instanceof Error ? error : new Error(errorMessage(error));
   } finally {
-    // From here on what the parts report is their closing (a PUBACK the echo led-driver owes for an occupancy the
-    // private gateway published as the phone left, written after its end), not a failure of the rehearsal.
     closing = true;
-    clearTimeout(deadline);
-    options.signal?.removeEventListener('abort', onStop);
     for (const close of opened.reverse()) {
       try {
         await close();
@@ -176,11 +224,8 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
       }
     }
   }
-  const why: unknown = ending.signal.reason;
-  if (why instanceof Error) failure ??= why;
   if (failure) throw failure;
-  const outcome: WarmUpOutcome = frames >= options.frames ? 'done' : why === 'stopped' ? 'stopped' : 'deadline';
-  return { frames, ms: Math.round(performance.now() - startedAt), outcome, ports };
+  return done;
 }
 
 /**
@@ -297,8 +342,11 @@ function startEchoDriver(
 
 /** The rehearsal's phone page. */
 interface Phone {
-  /** Sends frames in closed loop until `frames` states came back or `signal` aborts; resolves with how many came back. */
-  drive(frames: number, signal: AbortSignal): Promise<number>;
+  /**
+   * Sends frames in closed loop until `frames` states came back or `signal` aborts, `paced` or at full speed (see
+   * PACED_ROUNDS); resolves with how many came back.
+   */
+  drive(frames: number, paced: boolean, signal: AbortSignal): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -343,7 +391,7 @@ async function connectPhone(port: number, token: string, signal: AbortSignal): P
   }
   return {
     close,
-    drive(frames, driveSignal) {
+    drive(frames, paced, driveSignal) {
       return new Promise<number>((resolve, reject) => {
         // The page starts its frame numbers at random (phone.js); so does this phone.
         const firstSeq = Math.floor(Math.random() * 2 ** 30);
@@ -393,7 +441,7 @@ async function connectPhone(port: number, token: string, signal: AbortSignal): P
           const state = JSON.parse(text) as { seq?: number };
           if (state.seq !== awaited) return;
           answered++;
-          if (answered % PAUSE_EVERY === 0) pause = setTimeout(next, PAUSE_MS);
+          if (paced && answered % PAUSE_EVERY === 0) pause = setTimeout(next, PAUSE_MS);
           else next();
         };
         if (driveSignal.aborted) return finish();

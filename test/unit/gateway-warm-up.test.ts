@@ -1,7 +1,7 @@
 /**
  * The gateway's warm-up rehearsal (gateway/src/warm-up.ts) in this process, as the gateway service runs it: a private
  * broker (startBroker), a private gateway (startGateway) on it, an echo led-driver over its TCP port and a phone over
- * WebSocket, in closed loop.
+ * WebSocket, in closed loop, in three rounds of their own.
  *
  * - it round-trips the asked number of frames, the seed's text and binary frames among them (a frame the gateway
  *   refused would get no state, and the loop would wait for it until its deadline);
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { warmUp } from '@gravity-led/gateway';
+import { WARM_UP_ROUNDS, warmUp } from '@gravity-led/gateway';
 import { type Config, loadConfig, portAccepts } from '@gravity-led/shared';
 
 /** Node's resources keeping the event loop alive (timers, sockets, servers), once pending closes are done. */
@@ -44,8 +44,11 @@ describe('the gateway warm-up rehearsal', () => {
     assert.equal(result.outcome, 'done');
     assert.equal(result.frames, 300);
     assert.ok(result.ms > 0 && result.ms < 5000, `${result.ms} ms`);
-    assert.ok(result.ports.broker > 0 && result.ports.gateway > 0);
-    assert.notEqual(result.ports.broker, result.ports.gateway);
+    // Three rounds, each its own private broker and gateway.
+    assert.equal(result.ports.length, WARM_UP_ROUNDS);
+    const ports = result.ports.flatMap((p) => [p.broker, p.gateway]);
+    assert.ok(ports.every((port) => port > 0));
+    assert.equal(new Set(ports).size, ports.length);
   });
 
   it('stops at its deadline when the echo led-driver stops answering, with the frames that came back', async () => {
@@ -78,8 +81,11 @@ describe('the gateway warm-up rehearsal', () => {
     const before = await activeResources();
     const { ports } = await warmUp({ frames: 200, config });
     assert.deepEqual(await activeResources(), before);
-    assert.equal(await portAccepts(ports.broker), false, 'the private broker port still accepts');
-    assert.equal(await portAccepts(ports.gateway), false, 'the private gateway port still accepts');
+    assert.equal(ports.length, WARM_UP_ROUNDS);
+    for (const { broker, gateway } of ports) {
+      assert.equal(await portAccepts(broker), false, `the private broker port ${broker} still accepts`);
+      assert.equal(await portAccepts(gateway), false, `the private gateway port ${gateway} still accepts`);
+    }
     assert.deepEqual(readdirSync(dir), []);
   });
 
@@ -113,10 +119,13 @@ describe('the gateway warm-up rehearsal', () => {
     gc();
     await new Promise((resolve) => setTimeout(resolve, 10));
     gc();
+    // Each round: two servers (broker, gateway) and two connections (echo led-driver, phone), both ends.
+    const round = ['client socket', 'client socket', 'server', 'server', 'server socket', 'server socket'];
     assert.deepEqual(
       held.map(([kind]) => kind).sort(),
-      ['client socket', 'client socket', 'server', 'server', 'server socket', 'server socket'],
-      'two servers (broker, gateway) and two connections (echo led-driver, phone), both ends',
+      Array.from({ length: WARM_UP_ROUNDS }, () => round)
+        .flat()
+        .sort(),
     );
     assert.deepEqual(
       held.filter(([, ref]) => ref.deref() !== undefined).map(([kind]) => kind),

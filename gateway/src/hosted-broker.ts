@@ -63,13 +63,14 @@ export interface PrivateBroker extends HostedBroker {
 
 /**
  * A broker of this process's own, for the warm-up (warm-up.ts): the real broker's code (startBroker, with the same
- * permission rules, topics and session bounds as the configuration gives the real one), but reachable by nobody
- * else. Its only door is MQTT over TCP on loopback, on a port the system picks (startBroker's `port` 0 is
- * ephemeral; `wsPort` and `tlsPort` 0 are off), no metrics port, accounts of its own (`accounts`: fresh random
- * secrets, never the real ones), and a silent log. startBroker itself writes nothing to disk: the secrets file and
- * the certificate are startBrokerService's, which this does not call.
+ * permission rules for the same topics, `prefix` being TOPIC_PREFIX; the other settings at their defaults, which
+ * change no code path the hot path takes), but reachable by nobody else. Its only door is MQTT over TCP on
+ * loopback, on a port the system picks (startBroker's `port` 0 is ephemeral; `wsPort` and `tlsPort` 0 are off), no
+ * metrics port, accounts of its own (`accounts`: fresh random secrets, never the real ones), and a silent log.
+ * startBroker itself writes nothing to disk: the secrets file and the certificate are startBrokerService's, which
+ * this does not call.
  */
-export async function startPrivateBroker(config: Config, accounts: { service: Account; operator: Account }): Promise<PrivateBroker> {
+export async function startPrivateBroker(prefix: string, accounts: { service: Account; operator: Account }): Promise<PrivateBroker> {
   const { startBroker } = await brokerPackage();
   const broker = await startBroker({
     host: '127.0.0.1',
@@ -77,11 +78,9 @@ export async function startPrivateBroker(config: Config, accounts: { service: Ac
     wsPort: 0,
     tlsPort: 0,
     secrets: accounts,
-    prefix: config.TOPIC_PREFIX,
-    topics: topicsFor(config.TOPIC_PREFIX),
-    discoveryPrefix: config.HA_DISCOVERY_PREFIX,
+    prefix,
+    topics: topicsFor(prefix),
     log: createLogger('broker', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
-    sessions: { maxQueued: config.BROKER_MAX_QUEUED_MESSAGES, expiryS: config.BROKER_SESSION_EXPIRY_S },
   });
   const port = broker.listeners.find((l) => l.name === 'mqtt')?.port;
   if (port === undefined) {

@@ -71,7 +71,7 @@ async function warmUpGateway(config: Config, log: Logger, hosted: HostedBroker |
     return;
   }
   try {
-    const { frames, ms, outcome } = await warmUp({ frames: config.WARMUP_FRAMES, config, signal: stopping });
+    const { frames, ms, outcome } = await warmUp({ frames: config.WARMUP_FRAMES, prefix: config.TOPIC_PREFIX, signal: stopping });
     if (outcome === 'done') log.info({ frames, ms }, `warmed up: ${frames} frames in ${ms} ms`);
     else if (outcome === 'stopped') log.info({ frames, ms }, `warm-up cut short by the stop request after ${frames} frames`);
     else

@@ -32,7 +32,6 @@
  */
 import {
   type Account,
-  type Config,
   connectService,
   createLogger,
   disconnectService,
@@ -81,8 +80,8 @@ const CLOSE_PATIENCE_MS = 1000;
 export interface WarmUpOptions {
   /** Frames to round-trip (WARMUP_FRAMES), shared out to the rounds. */
   readonly frames: number;
-  /** The configuration: the private broker gets the real one's topics, permission prefixes and session bounds. */
-  readonly config: Config;
+  /** TOPIC_PREFIX: the private broker's permissions and the private parts' topics are the real ones'. */
+  readonly prefix: string;
   /** WARM_UP_DEADLINE_MS unless given (tests). */
   readonly deadlineMs?: number;
   /** Ends the warm-up early: the service is asked to stop while it runs. */
@@ -176,15 +175,14 @@ async function rehearse(
   let done = 0;
   let failure: Error | undefined;
   try {
-    const { config } = options;
-    const topics = topicsFor(config.TOPIC_PREFIX);
+    const topics = topicsFor(options.prefix);
     // Accounts of the rehearsal's own, never the real ones: nothing that connects to the private broker could reach
     // the real one with them, nor the other way round.
     const accounts = {
       service: { username: 'warm-up-service', password: randomSecret(24) },
       operator: { username: 'warm-up-operator', password: randomSecret(18) },
     };
-    const broker: PrivateBroker = await startPrivateBroker(config, accounts);
+    const broker: PrivateBroker = await startPrivateBroker(options.prefix, accounts);
     opened.push(() => broker.stop());
     ports.broker = broker.port;
     if (!signal.aborted) {

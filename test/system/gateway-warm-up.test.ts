@@ -4,7 +4,7 @@
  *
  * - it warms up before it is ready, and logs it once; nothing of the rehearsal reaches the real broker (an operator
  *   subscribed to `#` from before the rehearsal ended sees only the real gateway's own messages until a real phone
- *   drives the LEDs), the real gateway's and broker's metrics, or the log; then the system works as ever;
+ *   drives the LEDs), the real gateway's and broker's metrics, DATA_DIR or the log; then the system works as ever;
  * - a stop signal during the warm-up stops the gateway and its broker cleanly, at once;
  * - no warm-up when WARMUP_FRAMES=0, nor (for now) when the broker is another process's.
  *
@@ -12,6 +12,7 @@
  * subscribe while the warm-up is still running, before the led-driver exists.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { portAccepts } from '@gravity-led/shared';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -63,6 +64,9 @@ describe('the gateway warm-up, hosting the broker', () => {
     const warmed = await gateway.waitForLog('warmed up: ', 15_000);
     assert.equal(warmed.frames, 2000);
     assert.equal(warmed.msg, `warmed up: 2000 frames in ${warmed.ms} ms`);
+    // The private broker writes nothing to DATA_DIR: what is there is the real broker's secrets file (no certificate,
+    // GATEWAY_HTTPS_PORT being 0 here).
+    assert.deepEqual(readdirSync(system.dataDir), ['secrets.json']);
     await gateway.waitForLog('gateway ready', 5000);
     await gateway.waitForLog('connected to MQTT broker', 5000);
     // Once: the warm-up is logged by one line, and the private parts log nothing: between the broker's start and

@@ -7,20 +7,17 @@
  *   refused would get no state, and the loop would wait for it until its deadline);
  * - with an echo led-driver that stops answering, it stops at its deadline with the frames that came back;
  * - a stop request ends it at once;
- * - afterwards nothing of it is left: its ports refuse connections, no timer, socket or server remains, DATA_DIR is
- *   untouched, and what it built is garbage (every server and socket it opened is collected).
+ * - afterwards nothing of it is left: its ports refuse connections, no timer, socket or server remains, and what it
+ *   built is garbage (every server and socket it opened is collected).
  */
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { WARM_UP_ROUNDS, warmUp } from '@gravity-led/gateway';
-import { type Config, loadConfig, portAccepts } from '@gravity-led/shared';
+import { portAccepts } from '@gravity-led/shared';
 
 /** Node's resources keeping the event loop alive (timers, sockets, servers), once pending closes are done. */
 async function activeResources(): Promise<string[]> {
@@ -29,18 +26,10 @@ async function activeResources(): Promise<string[]> {
 }
 
 describe('the gateway warm-up rehearsal', () => {
-  let dir: string;
-  let config: Config;
-
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'gravity-led-warm-up-'));
-    config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
-  });
-
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const prefix = 'gravity-led';
 
   it('round-trips the asked frames, every wire format among them, and says how long it took', async () => {
-    const result = await warmUp({ frames: 300, config });
+    const result = await warmUp({ frames: 300, prefix });
     assert.equal(result.outcome, 'done');
     assert.equal(result.frames, 300);
     assert.ok(result.ms > 0 && result.ms < 5000, `${result.ms} ms`);
@@ -53,7 +42,7 @@ describe('the gateway warm-up rehearsal', () => {
 
   it('stops at its deadline when the echo led-driver stops answering, with the frames that came back', async () => {
     const startedAt = performance.now();
-    const result = await warmUp({ frames: 100_000, config, deadlineMs: 400, echoAnswers: 25 });
+    const result = await warmUp({ frames: 100_000, prefix, deadlineMs: 400, echoAnswers: 25 });
     const took = performance.now() - startedAt;
     assert.equal(result.outcome, 'deadline');
     assert.equal(result.frames, 25);
@@ -64,7 +53,7 @@ describe('the gateway warm-up rehearsal', () => {
   it('ends at once when a stop is requested', async () => {
     const stop = new AbortController();
     const startedAt = performance.now();
-    const running = warmUp({ frames: 100_000, config, signal: stop.signal });
+    const running = warmUp({ frames: 100_000, prefix, signal: stop.signal });
     setTimeout(() => stop.abort(), 200);
     const result = await running;
     const took = performance.now() - startedAt;
@@ -74,19 +63,18 @@ describe('the gateway warm-up rehearsal', () => {
     // Asked to stop before it began: nothing is driven.
     const early = new AbortController();
     early.abort();
-    assert.deepEqual((await warmUp({ frames: 100, config, signal: early.signal })).frames, 0);
+    assert.deepEqual((await warmUp({ frames: 100, prefix, signal: early.signal })).frames, 0);
   });
 
-  it('leaves no port, socket, server or timer behind, and writes nothing to DATA_DIR', async () => {
+  it('leaves no port, socket, server or timer behind', async () => {
     const before = await activeResources();
-    const { ports } = await warmUp({ frames: 200, config });
+    const { ports } = await warmUp({ frames: 200, prefix });
     assert.deepEqual(await activeResources(), before);
     assert.equal(ports.length, WARM_UP_ROUNDS);
     for (const { broker, gateway } of ports) {
       assert.equal(await portAccepts(broker), false, `the private broker port ${broker} still accepts`);
       assert.equal(await portAccepts(gateway), false, `the private gateway port ${gateway} still accepts`);
     }
-    assert.deepEqual(readdirSync(dir), []);
   });
 
   it('leaves garbage only: every server and socket it opened is collected', async () => {
@@ -107,7 +95,7 @@ describe('the gateway warm-up rehearsal', () => {
       return (listen as (...a: unknown[]) => Server).apply(this, args);
     } as typeof listen;
     try {
-      await warmUp({ frames: 200, config });
+      await warmUp({ frames: 200, prefix });
     } finally {
       Server.prototype.listen = listen;
       unsubscribe('net.client.socket', client);

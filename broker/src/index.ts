@@ -11,4 +11,4 @@ export {
 export { guardConnection, MAX_PACKET_BYTES, PacketSizeTracker, PacketTooLargeError } from './packet-guard.js';
 export { filterReaches, MAX_PUBLISH_BYTES, Permissions, type Role } from './permissions.js';
 export { type BrokerService, startBrokerService } from './service.js';
-export { WARMUP_DEADLINE_MS, WARMUP_ROUNDS, type WarmUpResult, warmUpBroker } from './warm-up.js';
+export { type WarmUpResult, warmUpBroker } from './warm-up.js';

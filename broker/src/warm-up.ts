@@ -9,12 +9,22 @@
  * port of the OS's choice on 127.0.0.1, closed when the rehearsal ends; its log is silenced. When the gateway hosts
  * the broker, the gateway's warm-up rehearses it (gateway/src/warm-up.ts).
  */
-import { type Account, createLogger, encodeGravityJson, encodeLedState, errorMessage, randomSecret, topicsFor } from '@gravity-led/shared';
+import {
+  type Account,
+  createLogger,
+  encodeGravityJson,
+  encodeLedState,
+  errorMessage,
+  randomSecret,
+  topicsFor,
+  WARMUP_DEADLINE_MS,
+  WARMUP_PACING,
+  WARMUP_ROUNDS,
+  warmUpPauses,
+  warmUpShare,
+} from '@gravity-led/shared';
 import { type RunningBroker, startBroker } from './broker.js';
 import { WarmUpClient } from './warm-up-client.js';
-
-/** The longest a warm-up may hold the start back: on a slow board it ends here, with what it has done. */
-export const WARMUP_DEADLINE_MS = 5000;
 
 export interface WarmUpOptions {
   readonly frames: number;
@@ -36,32 +46,25 @@ export interface WarmUpResult {
 
 const account = (role: string): Account => ({ username: `warm-up-${role}`, password: randomSecret(24) });
 
-/**
- * Private brokers the frames are shared out to, one after the other. V8 specialises optimised code to what it has
- * seen, the closures and object shapes of one instance included: code learnt on a single private broker is thrown
- * away again by the real one's first frames, and after three instances little is left to learn (the led-driver's
- * warm-up measured it with --trace-deopt: led-driver/src/warm-up.ts).
- */
-export const WARMUP_ROUNDS = 3;
-
 export async function warmUpBroker(options: WarmUpOptions): Promise<WarmUpResult> {
   const started = performance.now();
   const deadline = started + (options.deadlineMs ?? WARMUP_DEADLINE_MS);
   let frames = 0;
   for (let round = 0; round < WARMUP_ROUNDS; round++) {
     // The frames shared out as evenly as whole frames go; a round with none is left out.
-    const share = Math.floor((options.frames * (round + 1)) / WARMUP_ROUNDS) - Math.floor((options.frames * round) / WARMUP_ROUNDS);
+    const share = warmUpShare(options.frames, round);
     if (share === 0) continue;
-    const result = await rehearse(options, share, frames, deadline - performance.now());
+    const result = await rehearse(options, round, share, frames, deadline - performance.now());
     frames += result.frames;
     if (result.cutShort) return { frames, ms: Math.round(performance.now() - started), cutShort: result.cutShort };
   }
   return { frames, ms: Math.round(performance.now() - started) };
 }
 
-/** One private broker and its two clients, `frames` round trips (seq from `firstSeq`), within `remainingMs`. */
+/** Round `round`: one private broker and its two clients, `frames` round trips (seq from `firstSeq`), within `remainingMs`. */
 async function rehearse(
   options: WarmUpOptions,
+  round: number,
   frames: number,
   firstSeq: number,
   remainingMs: number,
@@ -72,6 +75,7 @@ async function rehearse(
   const clients: WarmUpClient[] = [];
   let done = 0;
   let timer: NodeJS.Timeout | undefined;
+  let pause: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   try {
     if (options.signal?.aborted) return { frames: 0, cutShort: 'stopped' };
@@ -113,7 +117,9 @@ async function rehearse(
         const { seq } = JSON.parse(payload.toString()) as { seq?: number };
         if (seq !== firstSeq + done) return; // an older state
         done++;
-        send();
+        // The first round leaves V8's compiler threads time to keep up (WARMUP_PACING).
+        if (!warmUpPauses(round, done)) return send();
+        pause = setTimeout(send, WARMUP_PACING.pauseMs);
       };
       for (const client of clients) client.onFailure(reject);
       timer = setTimeout(() => reject(new Error('deadline')), remainingMs);
@@ -128,6 +134,7 @@ async function rehearse(
     return { frames: done, cutShort: errorMessage(error) };
   } finally {
     clearTimeout(timer);
+    clearTimeout(pause);
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     for (const client of clients) client.close();
     await broker?.close();

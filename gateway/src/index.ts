@@ -9,4 +9,4 @@ export * from './protocol.js';
 export { RateWindow, SpreadWindow, WINDOW_MS } from './rolling-window.js';
 export { type GatewayService, type GatewayServiceOptions, startGatewayService } from './service.js';
 export { MAX_BUFFERED_BYTES, Session } from './session.js';
-export { WARM_UP_DEADLINE_MS, WARM_UP_ROUNDS, type WarmUpOptions, type WarmUpOutcome, type WarmUpResult, warmUp } from './warm-up.js';
+export { type WarmUpOptions, type WarmUpOutcome, type WarmUpResult, warmUp } from './warm-up.js';

@@ -14,10 +14,11 @@ import {
   type ServiceControl,
   tlsForPort,
   topicsFor,
+  WARMUP_DEADLINE_MS,
 } from '@gravity-led/shared';
 import { type RunningGateway, startGateway } from './gateway.js';
 import { type HostedBroker, hostBroker } from './hosted-broker.js';
-import { WARM_UP_DEADLINE_MS, warmUp } from './warm-up.js';
+import { warmUp } from './warm-up.js';
 
 export interface GatewayService extends RunningService {
   readonly gateway: RunningGateway;
@@ -77,7 +78,7 @@ async function warmUpGateway(config: Config, log: Logger, hosted: HostedBroker |
     else
       log.warn(
         { frames, asked: config.WARMUP_FRAMES, ms },
-        `warm-up stopped at its deadline of ${WARM_UP_DEADLINE_MS} ms after ${frames} of ${config.WARMUP_FRAMES} frames; starting anyway`,
+        `warm-up stopped at its deadline of ${WARMUP_DEADLINE_MS} ms after ${frames} of ${config.WARMUP_FRAMES} frames; starting anyway`,
       );
   } catch (error) {
     log.warn({ err: errorMessage(error) }, `warm-up failed, starting without it: ${errorMessage(error)}`);

@@ -11,7 +11,7 @@
  * between them (hosted-broker.ts builds it for both) compile exactly what the real ones will run, while sharing no
  * object, no port and no message with them.
  *
- * The rehearsal, all of it inside this process and gone once it returns, in WARM_UP_ROUNDS rounds one after the other
+ * The rehearsal, all of it inside this process and gone once it returns, in WARMUP_ROUNDS rounds one after the other
  * (each with parts of its own, the frames shared out), so that what V8 compiles is not specialised to one instance:
  * - the private broker: loopback TCP on an ephemeral port, no other door, fresh random accounts, a silent log, nothing
  *   written to DATA_DIR (startPrivateBroker);
@@ -45,34 +45,16 @@ import {
   type Topics,
   topicsFor,
   VARIABLES,
+  WARMUP_DEADLINE_MS,
+  WARMUP_PACING,
+  WARMUP_ROUNDS,
+  warmUpShare,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { type RunningGateway, startGateway } from './gateway.js';
 import { type PrivateBroker, startPrivateBroker } from './hosted-broker.js';
 import { tokenProtocols } from './protocol.js';
-
-/**
- * The longest a warm-up may take, from its start to its last frame: a start-up is not held up for more than this
- * whatever the machine (a Raspberry Pi 3 is several times slower than the machines that measured it), and its
- * cleanup, bounded too, comes on top.
- */
-export const WARM_UP_DEADLINE_MS = 5000;
-
-/**
- * In the first round the closed loop waits PAUSE_MS before one frame in PAUSE_EVERY, so that V8's compiler threads
- * keep up with it. Each function the frames run is queued for compilation (Maglev) once it has run a few hundred
- * times, and most do so within the same few hundred frames of the first round (376 of 507 compilations here, then 98
- * and 33): at full speed (about 6,000 frames a second here) the main thread queued jobs far faster than the compiler
- * threads (two at most, on a machine of two cores shared with it) finished them, and the memory those jobs took
- * stayed with the process once freed (glibc keeps it). The gateway's process under 200 Hz load, against no warm-up
- * (docs/performance.md): +9 MB of RSS for a single round at full speed, +5 MB for three with the first paced, +3.4 MB
- * with every round paced; the rest is the compiled code and its feedback themselves. Pacing every round made the start 0.8 s longer
- * (ready after 1.8-1.9 s instead of 1.0-1.1 s), against the 2 s goal, for 1.6 MB.
- */
-const PACED_ROUNDS = 1;
-const PAUSE_EVERY = 2;
-const PAUSE_MS = 1;
 
 /** How long each private part may take to close before it is simply dropped. */
 const CLOSE_PATIENCE_MS = 1000;
@@ -82,7 +64,7 @@ export interface WarmUpOptions {
   readonly frames: number;
   /** TOPIC_PREFIX: the private broker's permissions and the private parts' topics are the real ones'. */
   readonly prefix: string;
-  /** WARM_UP_DEADLINE_MS unless given (tests). */
+  /** WARMUP_DEADLINE_MS unless given (tests). */
   readonly deadlineMs?: number;
   /** Ends the warm-up early: the service is asked to stop while it runs. */
   readonly signal?: AbortSignal;
@@ -107,17 +89,7 @@ export interface WarmUpResult {
 type Ending = 'deadline' | 'stopped' | Error;
 
 /**
- * Rounds the frames are shared out to, each with a private broker, gateway, echo led-driver and phone of its own, one
- * after the other. Optimised code is specialised to what V8 saw, the very closures a call site called included (the
- * gateway's metrics and publish callbacks are closures of each gateway): after a single private copy, the real
- * gateway's first second still had 13-17 deoptimisations (`wrong call target`, `wrong map`) and 26 compilations,
- * after three 3-4 and 8, and its first frames were as fast as its later ones (--trace-deopt, --trace-opt; the
- * broker's and the led-driver's warm-ups found the same).
- */
-export const WARM_UP_ROUNDS = 3;
-
-/**
- * Runs the rehearsal, WARM_UP_ROUNDS rounds in turn. Resolves once everything it opened is closed, with what it did;
+ * Runs the rehearsal, WARMUP_ROUNDS rounds in turn. Resolves once everything it opened is closed, with what it did;
  * rejects (also after closing everything) when one of its parts failed.
  */
 export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
@@ -126,20 +98,20 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   const end = (why: Ending) => {
     if (!ending.signal.aborted) ending.abort(why);
   };
-  const deadline = setTimeout(() => end('deadline'), options.deadlineMs ?? WARM_UP_DEADLINE_MS);
+  const deadline = setTimeout(() => end('deadline'), options.deadlineMs ?? WARMUP_DEADLINE_MS);
   const onStop = () => end('stopped');
   if (options.signal?.aborted) end('stopped');
   options.signal?.addEventListener('abort', onStop, { once: true });
   const ports: { broker: number; gateway: number }[] = [];
   let frames = 0;
   try {
-    for (let round = 0; round < WARM_UP_ROUNDS && !ending.signal.aborted; round++) {
+    for (let round = 0; round < WARMUP_ROUNDS && !ending.signal.aborted; round++) {
       // The frames shared out as evenly as whole frames go; a round with none is left out.
-      const share = Math.floor((options.frames * (round + 1)) / WARM_UP_ROUNDS) - Math.floor((options.frames * round) / WARM_UP_ROUNDS);
+      const share = warmUpShare(options.frames, round);
       if (share === 0) continue;
       const used = { broker: 0, gateway: 0 };
       ports.push(used);
-      frames += await rehearse(options, share, round < PACED_ROUNDS, used, ending.signal, end);
+      frames += await rehearse(options, share, round < WARMUP_PACING.rounds, used, ending.signal, end);
     }
   } finally {
     clearTimeout(deadline);
@@ -152,7 +124,7 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
 }
 
 /**
- * One round: a private broker, gateway, echo led-driver and phone, `frames` round trips (`paced`: see PACED_ROUNDS)
+ * One round: a private broker, gateway, echo led-driver and phone, `frames` round trips (`paced`: see WARMUP_PACING)
  * or fewer if `signal` aborts first; all of them closed, in reverse order, before it returns. The ports it opens are written to `ports` as they
  * open. Rejects (after closing) when a step fails; a part that fails while the frames run ends the warm-up (`end`).
  */
@@ -342,7 +314,7 @@ function startEchoDriver(
 interface Phone {
   /**
    * Sends frames in closed loop until `frames` states came back or `signal` aborts, `paced` or at full speed (see
-   * PACED_ROUNDS); resolves with how many came back.
+   * WARMUP_PACING); resolves with how many came back.
    */
   drive(frames: number, paced: boolean, signal: AbortSignal): Promise<number>;
   close(): Promise<void>;
@@ -439,7 +411,7 @@ async function connectPhone(port: number, token: string, signal: AbortSignal): P
           const state = JSON.parse(text) as { seq?: number };
           if (state.seq !== awaited) return;
           answered++;
-          if (paced && answered % PAUSE_EVERY === 0) pause = setTimeout(next, PAUSE_MS);
+          if (paced && answered % WARMUP_PACING.every === 0) pause = setTimeout(next, WARMUP_PACING.pauseMs);
           else next();
         };
         if (driveSignal.aborted) return finish();

@@ -41,5 +41,5 @@ export { LedOutput } from './led-output.js';
 export { clampDuty, dutyFromGravity, roundDuty, sameDuty } from './led-rule.js';
 export { type LedCommand, ManualControl, parseLedCommand, parseManualSet, type Refuse, type TopicHandler } from './manual-control.js';
 export { type SelftestIo, selftest } from './selftest.js';
-export { rehearsalGravity, WARMUP_DEADLINE_MS, WARMUP_ROUNDS, type WarmUpOptions, type WarmUpResult, warmUp } from './warm-up.js';
+export { rehearsalGravity, type WarmUpOptions, type WarmUpResult, warmUp } from './warm-up.js';
 export { Watchdog } from './watchdog.js';

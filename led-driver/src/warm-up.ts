@@ -38,24 +38,15 @@ import {
   type ScriptedPeerOptions,
   startScriptedPeer,
   type Topics,
+  WARMUP_DEADLINE_MS,
+  WARMUP_PACING,
+  WARMUP_ROUNDS,
+  warmUpPauses,
+  warmUpShare,
 } from '@gravity-led/shared';
 import { type Shape, shaped } from './backends/shaping.js';
 import { SimBackend } from './backends/sim.js';
 import { type LedDriverOptions, type RunningLedDriver, startLedDriver } from './led-driver.js';
-
-/** The longest a warm-up takes, from the first step to the last frame: it holds up the service's start. */
-export const WARMUP_DEADLINE_MS = 5000;
-
-/**
- * Private drivers the frames are shared out to, one after the other, each with a peer of its own. V8's optimised code
- * is specialised to what it has seen: after one instance, the call targets it inlined are that instance's closures,
- * and its checks are on the maps of that instance's objects, so the real driver, a new instance, throws much of it
- * away again on its first frames. After two instances those places know they vary; after three little is left to
- * learn. Measured with the services' node flags (2000 frames, then --trace-deopt and --trace-opt over the first 200
- * frames of a fresh driver): one round 37-38 deoptimisations and 68-70 compilations, two rounds 4-6 and 24-29, three
- * rounds 1-2 and 4, four rounds 1 and 7.
- */
-export const WARMUP_ROUNDS = 3;
 
 export interface WarmUpOptions {
   /** Frames to drive through the private driver (WARMUP_FRAMES, > 0). */
@@ -117,10 +108,10 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   let how: Ending = { kind: 'done' };
   for (let round = 0; round < WARMUP_ROUNDS && how.kind === 'done'; round++) {
     // The frames shared out as evenly as whole frames go; a round with none (WARMUP_FRAMES < rounds) is left out.
-    const share = Math.floor((options.frames * (round + 1)) / WARMUP_ROUNDS) - Math.floor((options.frames * round) / WARMUP_ROUNDS);
+    const share = warmUpShare(options.frames, round);
     if (share === 0) continue;
     const remainingMs = started + deadlineMs - performance.now();
-    const result = await rehearse(options, { firstSeq: frames, frames: share, remainingMs });
+    const result = await rehearse(options, { round, firstSeq: frames, frames: share, remainingMs });
     frames += result.frames;
     how = result.how;
   }
@@ -141,7 +132,7 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
 /** One round: a private driver and its peer, `frames` frames from seq `firstSeq`, within `remainingMs`. */
 async function rehearse(
   options: WarmUpOptions,
-  round: { readonly firstSeq: number; readonly frames: number; readonly remainingMs: number },
+  round: { readonly round: number; readonly firstSeq: number; readonly frames: number; readonly remainingMs: number },
 ): Promise<{ frames: number; how: Ending }> {
   const { topics, log } = options;
   let frames = 0;
@@ -168,6 +159,8 @@ async function rehearse(
   let driver: RunningLedDriver | undefined;
   /** The seq of the frame whose state is awaited; undefined before the first. */
   let inFlight: number | undefined;
+  /** The first round's pause before a frame (WARMUP_PACING). */
+  let pause: NodeJS.Timeout | undefined;
   const sendFrame = (seq: number) => {
     inFlight = seq;
     // QoS 0 and not retained, the exact payload the gateway publishes for a phone's JSON frame.
@@ -192,8 +185,14 @@ async function rehearse(
       if (topic !== topics.ledsState || inFlight === undefined) return;
       if (decodeLedState(payload)?.seq !== inFlight) return;
       frames++;
-      if (frames >= round.frames) finish({ kind: 'done' });
-      else sendFrame(inFlight + 1);
+      if (frames >= round.frames) return finish({ kind: 'done' });
+      const next = inFlight + 1;
+      // The first round leaves V8's compiler threads time to keep up (WARMUP_PACING).
+      if (!warmUpPauses(round.round, frames)) return sendFrame(next);
+      pause = setTimeout(() => {
+        pause = undefined;
+        if (!ending) sendFrame(next);
+      }, WARMUP_PACING.pauseMs);
     },
     ended(error) {
       finish({ kind: 'failed', error: error ?? new Error('the private driver disconnected') });
@@ -220,6 +219,7 @@ async function rehearse(
   }
   const how = await ended;
   clearTimeout(deadline);
+  clearTimeout(pause);
   options.signal?.removeEventListener('abort', onAbort);
   try {
     // The driver first, as a service stops: its `shutdown` state and `offline` go to the peer, which acknowledges

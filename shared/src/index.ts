@@ -23,3 +23,4 @@ export * from './self-signed.js';
 export * from './service-main.js';
 export * from './tls-credentials.js';
 export * from './topics.js';
+export * from './warm-up.js';

@@ -18,8 +18,6 @@ import {
   SimBackend,
   sameDuty,
   startLedDriver,
-  WARMUP_DEADLINE_MS,
-  WARMUP_ROUNDS,
   type WarmUpOptions,
   warmUp,
 } from '@gravity-led/led-driver';
@@ -31,6 +29,8 @@ import {
   type ScriptedPeerOptions,
   startScriptedPeer,
   topicsFor,
+  WARMUP_DEADLINE_MS,
+  WARMUP_ROUNDS,
 } from '@gravity-led/shared';
 import { captureLog } from '../helpers/capture-log.js';
 import { sleep, waitFor } from '../helpers/wait.js';

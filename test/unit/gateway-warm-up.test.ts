@@ -16,8 +16,8 @@ import { Server } from 'node:net';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { WARM_UP_ROUNDS, warmUp } from '@gravity-led/gateway';
-import { portAccepts } from '@gravity-led/shared';
+import { warmUp } from '@gravity-led/gateway';
+import { portAccepts, WARMUP_ROUNDS } from '@gravity-led/shared';
 
 /** Node's resources keeping the event loop alive (timers, sockets, servers), once pending closes are done. */
 async function activeResources(): Promise<string[]> {
@@ -34,7 +34,7 @@ describe('the gateway warm-up rehearsal', () => {
     assert.equal(result.frames, 300);
     assert.ok(result.ms > 0 && result.ms < 5000, `${result.ms} ms`);
     // Three rounds, each its own private broker and gateway.
-    assert.equal(result.ports.length, WARM_UP_ROUNDS);
+    assert.equal(result.ports.length, WARMUP_ROUNDS);
     const ports = result.ports.flatMap((p) => [p.broker, p.gateway]);
     assert.ok(ports.every((port) => port > 0));
     assert.equal(new Set(ports).size, ports.length);
@@ -70,7 +70,7 @@ describe('the gateway warm-up rehearsal', () => {
     const before = await activeResources();
     const { ports } = await warmUp({ frames: 200, prefix });
     assert.deepEqual(await activeResources(), before);
-    assert.equal(ports.length, WARM_UP_ROUNDS);
+    assert.equal(ports.length, WARMUP_ROUNDS);
     for (const { broker, gateway } of ports) {
       assert.equal(await portAccepts(broker), false, `the private broker port ${broker} still accepts`);
       assert.equal(await portAccepts(gateway), false, `the private gateway port ${gateway} still accepts`);
@@ -111,7 +111,7 @@ describe('the gateway warm-up rehearsal', () => {
     const round = ['client socket', 'client socket', 'server', 'server', 'server socket', 'server socket'];
     assert.deepEqual(
       held.map(([kind]) => kind).sort(),
-      Array.from({ length: WARM_UP_ROUNDS }, () => round)
+      Array.from({ length: WARMUP_ROUNDS }, () => round)
         .flat()
         .sort(),
     );

@@ -11,7 +11,7 @@ app=$(cd "$(dirname "$0")/.." && pwd)
 run() {
   cd "$app/$1"
   shift
-  exec node --max-semi-space-size=2 --max-opt=2 "$@"
+  exec node --max-semi-space-size=2 --max-opt=2 --no-concurrent-recompilation "$@"
 }
 
 usage() {

@@ -13,4 +13,9 @@ export const NODE_FLAGS: readonly string[] = [
   // costs (system calls and wake-ups are most of it), while TurboFan's compilations hold memory of their own (its
   // zones, and a malloc heap that stays fragmented after them) and finish late, on the phone's first seconds.
   '--max-opt=2',
+  // Compile on the main thread, between frames, instead of on compiler threads. The start-up warm-up (warm-up.ts)
+  // queues hundreds of compilations in a second; on compiler threads their memory was freed into per-thread malloc
+  // arenas that glibc keeps (16 MB more RSS for the two processes of npm start under load), and on two cores those
+  // threads compete with the frames anyway. After the warm-up few compilations are left for a phone's session.
+  '--no-concurrent-recompilation',
 ];

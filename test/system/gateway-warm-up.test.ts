@@ -86,7 +86,13 @@ describe('the gateway warm-up, hosting the broker', () => {
     );
 
     // The real gateway's own retained status and occupancy, and nothing else: no gravity, no state, no led-driver.
-    await waitFor('the real gateway online', () => seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online'));
+    // Both of the real gateway's announcements: its status and its occupancy are two messages, which come in turn.
+    await waitFor(
+      'the real gateway online, with its occupancy',
+      () =>
+        seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online') &&
+        seen.some((m) => m.topic === `${PREFIX}/gateway/clients`),
+    );
     const topics = new Set(seen.map((m) => m.topic));
     assert.deepEqual([...topics].sort(), [`${PREFIX}/gateway/clients`, `${PREFIX}/gateway/status`], JSON.stringify(seen.slice(0, 10)));
     // The real metrics: no frame, no state; the service account published exactly the gateway's status and
@@ -191,7 +197,13 @@ describe('the gateway warm-up, with the broker in its own process', () => {
 
     // On the real broker, the real gateway's own retained status and occupancy, and nothing else: no gravity, no
     // state, no led-driver status.
-    await waitFor('the real gateway online', () => seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online'));
+    // Both of the real gateway's announcements: its status and its occupancy are two messages, which come in turn.
+    await waitFor(
+      'the real gateway online, with its occupancy',
+      () =>
+        seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online') &&
+        seen.some((m) => m.topic === `${PREFIX}/gateway/clients`),
+    );
     const topics = new Set(seen.map((m) => m.topic));
     assert.deepEqual([...topics].sort(), [`${PREFIX}/gateway/clients`, `${PREFIX}/gateway/status`], JSON.stringify(seen.slice(0, 10)));
     // The real metrics: no frame, no state at the gateway; at the broker, the service account published exactly the

@@ -19,6 +19,7 @@ import {
 import { type RunningGateway, startGateway } from './gateway.js';
 import { type HostedBroker, hostBroker } from './hosted-broker.js';
 import { warmUp } from './warm-up.js';
+import { warmUpStandalone } from './warm-up-standalone.js';
 
 export interface GatewayService extends RunningService {
   readonly gateway: RunningGateway;
@@ -59,20 +60,17 @@ export async function startGatewayService(
 }
 
 /**
- * The warm-up (warm-up.ts): WARMUP_FRAMES frames through a private copy of this process's hot path, before the real
- * gateway is ready. Whatever happens to it, the start goes on: a failure or its deadline is a warning, a stop request
- * cuts it short (the stop is then honoured as soon as the start is over).
+ * The warm-up: WARMUP_FRAMES frames through a private copy of this process's hot path, before the real gateway is
+ * ready (and, the broker being another process's, before it connects to it). Hosting the broker, that path is all in
+ * this process (warm-up.ts); else it goes over MQTT to the broker's process, rehearsed against a scripted peer that
+ * plays the broker and the led-driver (warm-up-standalone.ts). Whatever happens to it, the start goes on: a failure
+ * or its deadline is a warning, a stop request cuts it short (the stop is then honoured as soon as the start is over).
  */
 async function warmUpGateway(config: Config, log: Logger, hosted: HostedBroker | undefined, stopping?: AbortSignal): Promise<void> {
   if (config.WARMUP_FRAMES === 0) return;
-  if (!hosted) {
-    // Its hot path goes over MQTT to a broker of another process, which a private copy could only rehearse against a
-    // scripted MQTT peer: not done yet.
-    log.debug('no warm-up: the broker is not hosted in this process (GATEWAY_HOSTS_BROKER=false)');
-    return;
-  }
+  const options = { frames: config.WARMUP_FRAMES, prefix: config.TOPIC_PREFIX, signal: stopping };
   try {
-    const { frames, ms, outcome } = await warmUp({ frames: config.WARMUP_FRAMES, prefix: config.TOPIC_PREFIX, signal: stopping });
+    const { frames, ms, outcome } = await (hosted ? warmUp(options) : warmUpStandalone(options));
     if (outcome === 'done') log.info({ frames, ms }, `warmed up: ${frames} frames in ${ms} ms`);
     else if (outcome === 'stopped') log.info({ frames, ms }, `warm-up cut short by the stop request after ${frames} frames`);
     else

@@ -1,8 +1,8 @@
 /**
  * A scripted MQTT peer: the smallest MQTT 3.1.1 server that lets one real client (mqtt.js, as a service connects)
  * run its real code against a script in the same process. It is what a service's warm-up rehearses against: the
- * led-driver's plays the gateway to a private driver (led-driver/src/warm-up.ts); the gateway, standing alone,
- * could play the broker and the led-driver to a private bridge the same way.
+ * led-driver's plays the gateway to a private driver (led-driver/src/warm-up.ts); the gateway's, when the broker is
+ * another process's, plays the broker and the led-driver to a private gateway (gateway/src/warm-up-standalone.ts).
  *
  * It is no broker, and meant for nobody else: it listens on loopback on a port of the OS's choice, accepts exactly
  * one connection and stops listening at once (a second client is refused by the OS), and that one connection must

@@ -1,8 +1,9 @@
 /**
- * What the three start-up warm-ups (WARMUP_FRAMES) share: broker/src/warm-up.ts, gateway/src/warm-up.ts and
- * led-driver/src/warm-up.ts each drive frames through a private copy of their own hot path before the service is
- * ready, so that the first phone meets compiled code (docs/performance.md). How long, in how many rounds, and how the
- * first round is paced, are decided here once for all three.
+ * What the three start-up warm-ups (WARMUP_FRAMES) share: broker/src/warm-up.ts, gateway/src/warm-up.ts (or
+ * gateway/src/warm-up-standalone.ts when the broker is another process's) and led-driver/src/warm-up.ts each drive
+ * frames through a private copy of their own hot path before the service is ready, so that the first phone meets
+ * compiled code (docs/performance.md). How long, in how many rounds, and how the first round is paced, are decided
+ * here once for all three.
  */
 
 /**

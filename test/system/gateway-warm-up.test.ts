@@ -1,15 +1,20 @@
 /**
- * The gateway's warm-up (WARMUP_FRAMES, gateway/src/warm-up.ts) in a whole gateway process that hosts the broker, as
+ * The gateway's warm-up (WARMUP_FRAMES) in a whole gateway process. Hosting the broker (gateway/src/warm-up.ts), as
  * `npm start` runs it:
  *
  * - it warms up before it is ready, and logs it once; nothing of the rehearsal reaches the real broker (an operator
  *   subscribed to `#` from before the rehearsal ended sees only the real gateway's own messages until a real phone
  *   drives the LEDs), the real gateway's and broker's metrics, DATA_DIR or the log; then the system works as ever;
  * - a stop signal during the warm-up stops the gateway and its broker cleanly, at once;
- * - no warm-up when WARMUP_FRAMES=0, nor (for now) when the broker is another process's.
+ * - no warm-up when WARMUP_FRAMES=0.
  *
- * The system is started by hand here (TestSystem with no services, then the gateway alone), so that the watcher can
- * subscribe while the warm-up is still running, before the led-driver exists.
+ * With the broker in a process of its own (GATEWAY_HOSTS_BROKER=false, the compose layout), the gateway warms up
+ * against a scripted peer (gateway/src/warm-up-standalone.ts) before it is ready and before it connects to the real
+ * broker: an operator on `#` there from before the gateway started sees only the real gateway's own messages, the
+ * broker counts no other publish or client of the service account; then a real phone's frame works.
+ *
+ * The systems are started by hand here (TestSystem with no services or the broker alone, then the gateway), so that
+ * the watcher can subscribe before the warm-up ends, before the led-driver exists.
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -81,7 +86,13 @@ describe('the gateway warm-up, hosting the broker', () => {
     );
 
     // The real gateway's own retained status and occupancy, and nothing else: no gravity, no state, no led-driver.
-    await waitFor('the real gateway online', () => seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online'));
+    // Both of the real gateway's announcements: its status and its occupancy are two messages, which come in turn.
+    await waitFor(
+      'the real gateway online, with its occupancy',
+      () =>
+        seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online') &&
+        seen.some((m) => m.topic === `${PREFIX}/gateway/clients`),
+    );
     const topics = new Set(seen.map((m) => m.topic));
     assert.deepEqual([...topics].sort(), [`${PREFIX}/gateway/clients`, `${PREFIX}/gateway/status`], JSON.stringify(seen.slice(0, 10)));
     // The real metrics: no frame, no state; the service account published exactly the gateway's status and
@@ -146,16 +157,80 @@ describe('the gateway warm-up, hosting the broker', () => {
 });
 
 describe('the gateway warm-up, with the broker in its own process', () => {
-  it('is skipped for now, said at debug level', async () => {
-    const system = await TestSystem.start({ services: ['broker', 'gateway'], env: { WARMUP_FRAMES: '500' } });
-    try {
-      const gateway = system.service('gateway');
-      const [line] = logged(gateway, 'warm');
-      assert.equal(line?.msg, 'no warm-up: the broker is not hosted in this process (GATEWAY_HOSTS_BROKER=false)');
-      assert.equal(line?.level, 20);
-      assert.equal(logged(gateway, 'warm').length, 1);
-    } finally {
-      await system.stop();
-    }
+  const cleanups: (() => unknown)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('warms up against a scripted peer before it is ready, nothing of it reaches the real broker, then a phone works', async () => {
+    // The broker alone first, and an operator on everything, so that whatever the gateway's process sends the real
+    // broker from its very start is seen; then the gateway, its broker another process's (TestSystem's default).
+    const system = await TestSystem.start({ services: ['broker'], env: { WARMUP_FRAMES: '300' } });
+    cleanups.push(() => system.stop());
+    const { operatorUsername, operatorPassword } = system.secrets;
+    const watcher: MqttClient = mqtt.connect(`mqtt://127.0.0.1:${system.ports.broker}`, {
+      username: operatorUsername,
+      password: operatorPassword,
+      clientId: 'warm-up-watcher',
+      reconnectPeriod: 0,
+    });
+    cleanups.push(() => watcher.end(true));
+    const seen: { topic: string; payload: string }[] = [];
+    watcher.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
+    await new Promise<void>((resolve, reject) => watcher.once('connect', () => resolve()).once('error', reject));
+    await watcher.subscribeAsync('#', { qos: 1 });
+    const gateway = new ServiceProcess('gateway', system.env);
+    system.services.set('gateway', gateway);
+
+    const warmed = await gateway.waitForLog('warmed up: ', START_PATIENCE_MS);
+    assert.equal(warmed.frames, 300);
+    assert.equal(warmed.msg, `warmed up: 300 frames in ${warmed.ms} ms`);
+    const ready = await gateway.waitForLog('gateway ready', 5000);
+    const connected = await gateway.waitForLog('connected to MQTT broker', 10_000);
+    // The warm-up first, then the real gateway's ports and its connection to the real broker; logged by one line,
+    // the private parts logging nothing (the real gateway's first connection is the only one logged).
+    const at = (line: LogLine) => gateway.lines.indexOf(line);
+    assert.ok(at(warmed) < at(ready) && at(warmed) < at(connected), gateway.raw.join('\n'));
+    assert.equal(logged(gateway, 'warm').length, 1, gateway.raw.join('\n'));
+    assert.equal(logged(gateway, 'connected to MQTT broker').length, 1, gateway.raw.join('\n'));
+    assert.deepEqual(gateway.linesAtLeast(40), logged(gateway, 'in a container'), 'no warning or error but the container one');
+
+    // On the real broker, the real gateway's own retained status and occupancy, and nothing else: no gravity, no
+    // state, no led-driver status.
+    // Both of the real gateway's announcements: its status and its occupancy are two messages, which come in turn.
+    await waitFor(
+      'the real gateway online, with its occupancy',
+      () =>
+        seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online') &&
+        seen.some((m) => m.topic === `${PREFIX}/gateway/clients`),
+    );
+    const topics = new Set(seen.map((m) => m.topic));
+    assert.deepEqual([...topics].sort(), [`${PREFIX}/gateway/clients`, `${PREFIX}/gateway/status`], JSON.stringify(seen.slice(0, 10)));
+    // The real metrics: no frame, no state at the gateway; at the broker, the service account published exactly the
+    // gateway's status and occupancy, and one service client (the real gateway) and one operator (the watcher) came.
+    const gatewayMetrics = await scrape(`http://127.0.0.1:${system.ports.gateway}/metrics`);
+    assert.equal(gatewayMetrics.count('gravity_led_gateway_frames_accepted_total'), 0);
+    assert.equal(gatewayMetrics.samples.filter((s) => s.name === 'gravity_led_led_states_total').length, 0);
+    const brokerMetrics = await scrape(`http://127.0.0.1:${system.ports.brokerMetrics}/metrics`);
+    assert.equal(brokerMetrics.count('gravity_led_broker_publishes_total', { account: 'service' }), 2);
+    assert.equal(brokerMetrics.count('gravity_led_broker_clients', { account: 'service' }), 1);
+    assert.equal(brokerMetrics.count('gravity_led_broker_clients', { account: 'operator' }), 1);
+
+    // Then the system works as ever: the led-driver joins, and a real phone's frame moves the LEDs.
+    const driver = await system.startService('led-driver', 'led-driver ready');
+    await driver.waitForLog('connected to MQTT broker', 30_000);
+    await waitFor('the led-driver online', () => seen.some((m) => m.topic === `${PREFIX}/led-driver/status` && m.payload === 'online'));
+    assert.deepEqual(
+      seen.filter((m) => m.topic === `${PREFIX}/gravity`),
+      [],
+      'no gravity before a real phone',
+    );
+    const phone = await WsClient.controller(system);
+    cleanups.push(() => phone.close());
+    phone.send(JSON.stringify({ x: 0, y: 42, z: 90, seq: 7 }));
+    await phone.next('state', (f) => f.seq === 7);
+    await waitFor('the green LED at 42 %', () => system.simLeds?.right === 42, 5000);
+    assert.equal(seen.filter((m) => m.topic === `${PREFIX}/gravity`).length, 1);
+    assert.equal((await scrape(`http://127.0.0.1:${system.ports.gateway}/metrics`)).count('gravity_led_gateway_frames_accepted_total'), 1);
   });
 });

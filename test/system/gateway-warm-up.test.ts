@@ -20,8 +20,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { portAccepts } from '@gravity-led/shared';
-import mqtt, { type MqttClient } from 'mqtt';
-import { WsClient } from '../helpers/clients.js';
+import { operatorClient, WsClient } from '../helpers/clients.js';
 import { scrape } from '../helpers/metrics.js';
 import { type LogLine, ServiceProcess, START_PATIENCE_MS, TestSystem } from '../helpers/system.js';
 import { waitFor } from '../helpers/wait.js';
@@ -35,6 +34,66 @@ async function hostedGateway(env: Record<string, string>): Promise<{ system: Tes
   system.services.set('gateway', gateway);
   await gateway.waitForLog('broker ready', START_PATIENCE_MS);
   return { system, gateway };
+}
+
+type Seen = { topic: string; payload: string }[];
+
+/** An operator's MQTT tool on everything (`#`), subscribed now: what it is given, in order. */
+async function watchEverything(system: TestSystem, cleanups: (() => unknown)[]): Promise<Seen> {
+  const watcher = await operatorClient(system, { clientId: 'warm-up-watcher' });
+  cleanups.push(() => watcher.end(true));
+  const seen: Seen = [];
+  watcher.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
+  await watcher.subscribeAsync('#', { qos: 1 });
+  return seen;
+}
+
+/**
+ * On the real broker, the real gateway's own retained status and occupancy and nothing else: no gravity, no state,
+ * no led-driver status. The real metrics: no frame, no state at the gateway; at the broker, the service account
+ * published exactly the gateway's status and occupancy, and one service client (the real gateway) and one operator
+ * (the watcher) came.
+ */
+async function onlyTheRealGatewaysAnnouncements(system: TestSystem, seen: Seen): Promise<void> {
+  await waitFor(
+    'the real gateway online, with its occupancy',
+    () =>
+      seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online') &&
+      seen.some((m) => m.topic === `${PREFIX}/gateway/clients`),
+  );
+  const topics = new Set(seen.map((m) => m.topic));
+  assert.deepEqual([...topics].sort(), [`${PREFIX}/gateway/clients`, `${PREFIX}/gateway/status`], JSON.stringify(seen.slice(0, 10)));
+  const gatewayMetrics = await scrape(`http://127.0.0.1:${system.ports.gateway}/metrics`);
+  assert.equal(gatewayMetrics.count('gravity_led_gateway_frames_accepted_total'), 0);
+  assert.equal(gatewayMetrics.samples.filter((s) => s.name === 'gravity_led_led_states_total').length, 0);
+  const brokerMetrics = await scrape(`http://127.0.0.1:${system.ports.brokerMetrics}/metrics`);
+  assert.equal(brokerMetrics.count('gravity_led_broker_publishes_total', { account: 'service' }), 2);
+  assert.equal(brokerMetrics.count('gravity_led_broker_clients', { account: 'service' }), 1);
+  assert.equal(brokerMetrics.count('gravity_led_broker_clients', { account: 'operator' }), 1);
+}
+
+/** Then the system works as ever: the led-driver joins, and a real phone's frame moves the LEDs. */
+async function thenItWorks(system: TestSystem, seen: Seen, cleanups: (() => unknown)[]): Promise<void> {
+  const driver = await system.startService('led-driver', 'led-driver ready');
+  await driver.waitForLog('connected to MQTT broker', 30_000);
+  await waitFor('the led-driver online', () => seen.some((m) => m.topic === `${PREFIX}/led-driver/status` && m.payload === 'online'));
+  assert.deepEqual(
+    seen.filter((m) => m.topic === `${PREFIX}/gravity`),
+    [],
+    'no gravity before a real phone',
+  );
+  assert.deepEqual(
+    seen.filter((m) => m.topic === `${PREFIX}/leds/state`).map((m) => JSON.parse(m.payload).reason),
+    ['start'],
+    "the led-driver's own first state only",
+  );
+  const phone = await WsClient.controller(system);
+  cleanups.push(() => phone.close());
+  phone.send(JSON.stringify({ x: 0, y: 42, z: 90, seq: 7 }));
+  await phone.next('state', (f) => f.seq === 7);
+  await waitFor('the green LED at 42 %', () => system.simLeds?.right === 42, 5000);
+  assert.equal(seen.filter((m) => m.topic === `${PREFIX}/gravity`).length, 1);
+  assert.equal((await scrape(`http://127.0.0.1:${system.ports.gateway}/metrics`)).count('gravity_led_gateway_frames_accepted_total'), 1);
 }
 
 const logged = (gateway: ServiceProcess, text: string): LogLine[] =>
@@ -52,18 +111,7 @@ describe('the gateway warm-up, hosting the broker', () => {
     const fromBrokerReady = gateway.lines.findIndex((l) => l.msg === 'broker ready');
 
     // An operator's MQTT tool on everything, subscribed while the rehearsal runs.
-    const { operatorUsername, operatorPassword } = system.secrets;
-    const watcher: MqttClient = mqtt.connect(`mqtt://127.0.0.1:${system.ports.broker}`, {
-      username: operatorUsername,
-      password: operatorPassword,
-      clientId: 'warm-up-watcher',
-      reconnectPeriod: 0,
-    });
-    cleanups.push(() => watcher.end(true));
-    const seen: { topic: string; payload: string }[] = [];
-    watcher.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
-    await new Promise<void>((resolve, reject) => watcher.once('connect', () => resolve()).once('error', reject));
-    await watcher.subscribeAsync('#', { qos: 1 });
+    const seen = await watchEverything(system, cleanups);
     assert.deepEqual(logged(gateway, 'warmed up'), [], 'the watcher subscribed before the warm-up ended (WARMUP_FRAMES too small?)');
 
     const warmed = await gateway.waitForLog('warmed up: ', 15_000);
@@ -87,45 +135,9 @@ describe('the gateway warm-up, hosting the broker', () => {
 
     // The real gateway's own retained status and occupancy, and nothing else: no gravity, no state, no led-driver.
     // Both of the real gateway's announcements: its status and its occupancy are two messages, which come in turn.
-    await waitFor(
-      'the real gateway online, with its occupancy',
-      () =>
-        seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online') &&
-        seen.some((m) => m.topic === `${PREFIX}/gateway/clients`),
-    );
-    const topics = new Set(seen.map((m) => m.topic));
-    assert.deepEqual([...topics].sort(), [`${PREFIX}/gateway/clients`, `${PREFIX}/gateway/status`], JSON.stringify(seen.slice(0, 10)));
-    // The real metrics: no frame, no state; the service account published exactly the gateway's status and
-    // occupancy; one service client (the real gateway) and one operator (the watcher).
-    const gatewayMetrics = await scrape(`http://127.0.0.1:${system.ports.gateway}/metrics`);
-    assert.equal(gatewayMetrics.count('gravity_led_gateway_frames_accepted_total'), 0);
-    assert.equal(gatewayMetrics.samples.filter((s) => s.name === 'gravity_led_led_states_total').length, 0);
-    const brokerMetrics = await scrape(`http://127.0.0.1:${system.ports.brokerMetrics}/metrics`);
-    assert.equal(brokerMetrics.count('gravity_led_broker_publishes_total', { account: 'service' }), 2);
-    assert.equal(brokerMetrics.count('gravity_led_broker_clients', { account: 'service' }), 1);
-    assert.equal(brokerMetrics.count('gravity_led_broker_clients', { account: 'operator' }), 1);
+    await onlyTheRealGatewaysAnnouncements(system, seen);
 
-    // Then the system works as ever: the led-driver joins, and a real phone's frame moves the LEDs.
-    const driver = await system.startService('led-driver', 'led-driver ready');
-    await driver.waitForLog('connected to MQTT broker', 30_000);
-    await waitFor('the led-driver online', () => seen.some((m) => m.topic === `${PREFIX}/led-driver/status` && m.payload === 'online'));
-    assert.deepEqual(
-      seen.filter((m) => m.topic === `${PREFIX}/gravity`),
-      [],
-      'no gravity before a real phone',
-    );
-    assert.deepEqual(
-      seen.filter((m) => m.topic === `${PREFIX}/leds/state`).map((m) => JSON.parse(m.payload).reason),
-      ['start'],
-      "the led-driver's own first state only",
-    );
-    const phone = await WsClient.controller(system);
-    cleanups.push(() => phone.close());
-    phone.send(JSON.stringify({ x: 0, y: 42, z: 90, seq: 7 }));
-    await phone.next('state', (f) => f.seq === 7);
-    await waitFor('the green LED at 42 %', () => system.simLeds?.right === 42, 5000);
-    assert.equal(seen.filter((m) => m.topic === `${PREFIX}/gravity`).length, 1);
-    assert.equal((await scrape(`http://127.0.0.1:${system.ports.gateway}/metrics`)).count('gravity_led_gateway_frames_accepted_total'), 1);
+    await thenItWorks(system, seen, cleanups);
   });
 
   it('a stop signal during the warm-up stops the gateway and its broker cleanly, at once', async () => {
@@ -167,18 +179,7 @@ describe('the gateway warm-up, with the broker in its own process', () => {
     // broker from its very start is seen; then the gateway, its broker another process's (TestSystem's default).
     const system = await TestSystem.start({ services: ['broker'], env: { WARMUP_FRAMES: '300' } });
     cleanups.push(() => system.stop());
-    const { operatorUsername, operatorPassword } = system.secrets;
-    const watcher: MqttClient = mqtt.connect(`mqtt://127.0.0.1:${system.ports.broker}`, {
-      username: operatorUsername,
-      password: operatorPassword,
-      clientId: 'warm-up-watcher',
-      reconnectPeriod: 0,
-    });
-    cleanups.push(() => watcher.end(true));
-    const seen: { topic: string; payload: string }[] = [];
-    watcher.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
-    await new Promise<void>((resolve, reject) => watcher.once('connect', () => resolve()).once('error', reject));
-    await watcher.subscribeAsync('#', { qos: 1 });
+    const seen = await watchEverything(system, cleanups);
     const gateway = new ServiceProcess('gateway', system.env);
     system.services.set('gateway', gateway);
 
@@ -198,39 +199,8 @@ describe('the gateway warm-up, with the broker in its own process', () => {
     // On the real broker, the real gateway's own retained status and occupancy, and nothing else: no gravity, no
     // state, no led-driver status.
     // Both of the real gateway's announcements: its status and its occupancy are two messages, which come in turn.
-    await waitFor(
-      'the real gateway online, with its occupancy',
-      () =>
-        seen.some((m) => m.topic === `${PREFIX}/gateway/status` && m.payload === 'online') &&
-        seen.some((m) => m.topic === `${PREFIX}/gateway/clients`),
-    );
-    const topics = new Set(seen.map((m) => m.topic));
-    assert.deepEqual([...topics].sort(), [`${PREFIX}/gateway/clients`, `${PREFIX}/gateway/status`], JSON.stringify(seen.slice(0, 10)));
-    // The real metrics: no frame, no state at the gateway; at the broker, the service account published exactly the
-    // gateway's status and occupancy, and one service client (the real gateway) and one operator (the watcher) came.
-    const gatewayMetrics = await scrape(`http://127.0.0.1:${system.ports.gateway}/metrics`);
-    assert.equal(gatewayMetrics.count('gravity_led_gateway_frames_accepted_total'), 0);
-    assert.equal(gatewayMetrics.samples.filter((s) => s.name === 'gravity_led_led_states_total').length, 0);
-    const brokerMetrics = await scrape(`http://127.0.0.1:${system.ports.brokerMetrics}/metrics`);
-    assert.equal(brokerMetrics.count('gravity_led_broker_publishes_total', { account: 'service' }), 2);
-    assert.equal(brokerMetrics.count('gravity_led_broker_clients', { account: 'service' }), 1);
-    assert.equal(brokerMetrics.count('gravity_led_broker_clients', { account: 'operator' }), 1);
+    await onlyTheRealGatewaysAnnouncements(system, seen);
 
-    // Then the system works as ever: the led-driver joins, and a real phone's frame moves the LEDs.
-    const driver = await system.startService('led-driver', 'led-driver ready');
-    await driver.waitForLog('connected to MQTT broker', 30_000);
-    await waitFor('the led-driver online', () => seen.some((m) => m.topic === `${PREFIX}/led-driver/status` && m.payload === 'online'));
-    assert.deepEqual(
-      seen.filter((m) => m.topic === `${PREFIX}/gravity`),
-      [],
-      'no gravity before a real phone',
-    );
-    const phone = await WsClient.controller(system);
-    cleanups.push(() => phone.close());
-    phone.send(JSON.stringify({ x: 0, y: 42, z: 90, seq: 7 }));
-    await phone.next('state', (f) => f.seq === 7);
-    await waitFor('the green LED at 42 %', () => system.simLeds?.right === 42, 5000);
-    assert.equal(seen.filter((m) => m.topic === `${PREFIX}/gravity`).length, 1);
-    assert.equal((await scrape(`http://127.0.0.1:${system.ports.gateway}/metrics`)).count('gravity_led_gateway_frames_accepted_total'), 1);
+    await thenItWorks(system, seen, cleanups);
   });
 });

@@ -152,7 +152,7 @@ describe('clients that never read', () => {
       // The gateway still works for a phone that reads, during the attack.
       const phone = await WsClient.controller(system);
       try {
-        await light(phone, 20 + Math.floor(Math.random() * 60));
+        await lightStreaming(phone, 20 + Math.floor(Math.random() * 60));
       } finally {
         phone.close();
       }
@@ -161,6 +161,21 @@ describe('clients that never read', () => {
     } finally {
       attack.stop();
       attacks.delete(attack);
+    }
+  }
+
+  /**
+   * The phone lights its LED as a real one does: it streams its tilt (60 Hz, as the page sends) until the state
+   * shows it. One frame alone may never show: while the operator floods gravity, the led-driver takes only the newest
+   * value it has (latest value wins, README "Topics"), so a single phone frame is superseded whenever an operator value
+   * follows it within the same turn, which a loaded machine makes likely.
+   */
+  async function lightStreaming(phone: WsClient, y: number): Promise<void> {
+    const streaming = setInterval(() => phone.send(`0 ${y} ${Math.sqrt(10_000 - y * y).toFixed(1)}`), 1000 / 60);
+    try {
+      await light(phone, y);
+    } finally {
+      clearInterval(streaming);
     }
   }
 

@@ -2,12 +2,16 @@
  * Generated secrets are typed after options (`npm run client -- --token <token>`, `mosquitto_sub -P <password>`):
  * none may start with `-`, which Node's parseArgs refuses as an option's value. A CI run met a generated token
  * starting with `-` and every client test that passes `--token <token>` failed.
+ *
+ * A start that finds the file writes nothing: a flaky CI run listed DATA_DIR while a service, loading secrets that
+ * were already there, had writeOnce's temporary file in it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig, loadSecrets, randomSecret } from '@gravity-led/shared';
 
@@ -30,6 +34,18 @@ describe('generated secrets', () => {
     const firsts = new Set<string>();
     for (let i = 0; i < 20_000; i++) firsts.add(randomSecret(6).charAt(0));
     assert.equal(firsts.size, 63);
+  });
+
+  it('a start that finds secrets.json reads it and writes nothing to DATA_DIR, not even a temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gravity-led-secrets-'));
+    dirs.push(dir);
+    const first = loadSecrets(loadConfig({ DATA_DIR: dir }));
+    const before = statSync(dir).mtimeMs;
+    // Past the file system's timestamp granularity: creating and removing a file in DATA_DIR would move its mtime.
+    await sleep(50);
+    for (let i = 0; i < 3; i++) assert.deepEqual(loadSecrets(loadConfig({ DATA_DIR: dir })), first);
+    assert.equal(statSync(dir).mtimeMs, before, 'DATA_DIR was written to: a file was created or removed in it');
+    assert.deepEqual(readdirSync(dir), ['secrets.json']);
   });
 
   it('a generated token is accepted as the value of --token, as the client parses it', () => {

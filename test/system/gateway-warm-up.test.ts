@@ -114,9 +114,23 @@ describe('the gateway warm-up, hosting the broker', () => {
     const seen = await watchEverything(system, cleanups);
     assert.deepEqual(logged(gateway, 'warmed up'), [], 'the watcher subscribed before the warm-up ended (WARMUP_FRAMES too small?)');
 
-    const warmed = await gateway.waitForLog('warmed up: ', 15_000);
-    assert.equal(warmed.frames, 2000);
-    assert.equal(warmed.msg, `warmed up: 2000 frames in ${warmed.ms} ms`);
+    // Its one line: all 2000 frames, or, on a machine too loaded to drive them within the warm-up's deadline (a CI
+    // run met it with a benchmark beside it), the deadline's warning after some; what follows holds for both.
+    const warmed = await waitFor(
+      'the gateway to log the end of its warm-up',
+      () =>
+        gateway.lines.find(
+          (l) => typeof l.msg === 'string' && (l.msg.startsWith('warmed up: ') || l.msg.startsWith('warm-up stopped at its deadline')),
+        ),
+      15_000,
+    );
+    if (warmed.msg.startsWith('warmed up: ')) {
+      assert.equal(warmed.frames, 2000);
+      assert.equal(warmed.msg, `warmed up: 2000 frames in ${warmed.ms} ms`);
+    } else {
+      assert.ok(typeof warmed.frames === 'number' && warmed.frames > 0 && warmed.frames < 2000, JSON.stringify(warmed));
+      assert.equal(warmed.asked, 2000);
+    }
     // The private broker writes nothing to DATA_DIR: what is there is the real broker's secrets file (no certificate,
     // GATEWAY_HTTPS_PORT being 0 here).
     assert.deepEqual(readdirSync(system.dataDir), ['secrets.json']);

@@ -8,22 +8,27 @@
  * Nothing of it reaches the real broker: it is another Aedes instance with accounts of its own, drawn at random, on a
  * port of the OS's choice on 127.0.0.1, closed when the rehearsal ends; its log is silenced. When the gateway hosts
  * the broker, the gateway's warm-up rehearses it (gateway/src/warm-up.ts).
+ *
+ * In WARMUP_ROUNDS rounds, each with a private broker and clients of its own, within one deadline, cut short at once
+ * by a stop and ended by the first error: the rounds of every warm-up, shared/src/warm-up-rounds.ts (inRounds,
+ * withParts); what is here is what a round opens and how it drives its frames.
  */
 import {
   type Account,
   createLogger,
   encodeGravityJson,
   encodeLedState,
-  errorMessage,
+  inRounds,
+  type Round,
+  type RoundsResult,
   randomSecret,
   topicsFor,
-  WARMUP_DEADLINE_MS,
+  until,
   WARMUP_PACING,
-  WARMUP_ROUNDS,
   warmUpPauses,
-  warmUpShare,
+  withParts,
 } from '@gravity-led/shared';
-import { type RunningBroker, startBroker } from './broker.js';
+import { startBroker } from './broker.js';
 import { WarmUpClient } from './warm-up-client.js';
 
 export interface WarmUpOptions {
@@ -36,51 +41,33 @@ export interface WarmUpOptions {
   readonly deadlineMs?: number;
 }
 
-export interface WarmUpResult {
-  /** Frames that made the whole round trip. */
-  readonly frames: number;
-  readonly ms: number;
-  /** Why it ended before `frames`: the deadline, a stop, or an error. */
-  readonly cutShort?: string;
-}
+/** What the broker's warm-up did (frames that made the whole round trip) and why it ended; its rounds' ports are a private broker's. */
+export type WarmUpResult = RoundsResult<{ readonly broker: number }>;
 
 const account = (role: string): Account => ({ username: `warm-up-${role}`, password: randomSecret(24) });
 
-export async function warmUpBroker(options: WarmUpOptions): Promise<WarmUpResult> {
-  const started = performance.now();
-  const deadline = started + (options.deadlineMs ?? WARMUP_DEADLINE_MS);
-  let frames = 0;
-  for (let round = 0; round < WARMUP_ROUNDS; round++) {
-    // The frames shared out as evenly as whole frames go; a round with none is left out.
-    const share = warmUpShare(options.frames, round);
-    if (share === 0) continue;
-    const result = await rehearse(options, round, share, frames, deadline - performance.now());
-    frames += result.frames;
-    if (result.cutShort) return { frames, ms: Math.round(performance.now() - started), cutShort: result.cutShort };
-  }
-  return { frames, ms: Math.round(performance.now() - started) };
+/**
+ * Runs the rehearsal, WARMUP_ROUNDS rounds in turn. Resolves once everything it opened is closed, with what it did
+ * and why it ended (outcome 'failed' and the error when one of its parts failed); never rejects.
+ */
+export function warmUpBroker(options: WarmUpOptions): Promise<WarmUpResult> {
+  return inRounds(
+    options,
+    () => ({ broker: 0 }),
+    (round) => rehearse(options, round),
+  );
 }
 
-/** Round `round`: one private broker and its two clients, `frames` round trips (seq from `firstSeq`), within `remainingMs`. */
-async function rehearse(
-  options: WarmUpOptions,
-  round: number,
-  frames: number,
-  firstSeq: number,
-  remainingMs: number,
-): Promise<{ frames: number; cutShort?: string }> {
-  const topics = topicsFor(options.prefix);
-  const service = account('service');
-  let broker: RunningBroker | undefined;
-  const clients: WarmUpClient[] = [];
-  let done = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let pause: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    if (options.signal?.aborted) return { frames: 0, cutShort: 'stopped' };
-    if (remainingMs <= 0) return { frames: 0, cutShort: 'deadline' };
-    broker = await startBroker({
+/**
+ * One round: a private broker and its two clients, the round's frames (seq numbered on from the rounds before) or
+ * fewer if its signal aborts first; all of them closed, in reverse order, before it returns.
+ */
+function rehearse(options: WarmUpOptions, round: Round<{ broker: number }>): Promise<number> {
+  const { signal } = round;
+  return withParts(round, async (parts) => {
+    const topics = topicsFor(options.prefix);
+    const service = account('service');
+    const broker = await startBroker({
       host: '127.0.0.1',
       port: 0,
       wsPort: 0,
@@ -90,19 +77,26 @@ async function rehearse(
       topics,
       log: createLogger('broker', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
     });
+    parts.opened(() => broker.close());
     const port = broker.listeners[0]?.port ?? 0;
+    round.ports.broker = port;
+    // A stop asked for while the broker was still opening is seen now.
+    if (signal.aborted) return 0;
     const gateway = await WarmUpClient.open(port, service, 'warm-up-gateway');
-    clients.push(gateway);
+    parts.opened(async () => gateway.close());
     const driver = await WarmUpClient.open(port, service, 'warm-up-led-driver');
-    clients.push(driver);
+    parts.opened(async () => driver.close());
     // The subscriptions the real services make for the hot path, with their QoS (docs/safety.md).
     await driver.subscribe(topics.gravity, 0);
     await gateway.subscribe(topics.ledsState, 1);
     const generation = { run: 'warm-up', gen: 1 };
-    await new Promise<void>((resolve, reject) => {
+    let done = 0;
+    await until(signal, (ready) => {
+      let pause: NodeJS.Timeout | undefined;
       const send = () => {
-        if (done >= frames) return resolve();
-        const seq = firstSeq + done;
+        pause = undefined;
+        if (done >= round.frames) return ready();
+        const seq = round.firstFrame + done;
         // y changes every frame, as a tilting phone's does, so that every frame makes a new state.
         const y = ((seq % 19) - 9) / 10;
         gateway.publish(topics.gravity, encodeGravityJson({ x: 0.1, y, z: 9.7, seq }, generation), 0, false);
@@ -115,28 +109,16 @@ async function rehearse(
       };
       gateway.onMessage = (_topic, payload) => {
         const { seq } = JSON.parse(payload.toString()) as { seq?: number };
-        if (seq !== firstSeq + done) return; // an older state
+        if (signal.aborted || seq !== round.firstFrame + done) return; // ended, or an older state
         done++;
         // The first round leaves V8's compiler threads time to keep up (WARMUP_PACING).
-        if (!warmUpPauses(round, done)) return send();
+        if (!warmUpPauses(round.index, done)) return send();
         pause = setTimeout(send, WARMUP_PACING.pauseMs);
       };
-      for (const client of clients) client.onFailure(reject);
-      timer = setTimeout(() => reject(new Error('deadline')), remainingMs);
-      onAbort = () => reject(new Error('stopped'));
-      // A stop asked for while the broker and its clients were still opening is seen now.
-      if (options.signal?.aborted) return onAbort();
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      for (const client of [gateway, driver]) client.onFailure(parts.fail);
       send();
+      return () => clearTimeout(pause);
     });
-    return { frames: done };
-  } catch (error) {
-    return { frames: done, cutShort: errorMessage(error) };
-  } finally {
-    clearTimeout(timer);
-    clearTimeout(pause);
-    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
-    for (const client of clients) client.close();
-    await broker?.close();
-  }
+    return done;
+  });
 }

@@ -9,5 +9,5 @@ export * from './protocol.js';
 export { RateWindow, SpreadWindow, WINDOW_MS } from './rolling-window.js';
 export { type GatewayService, type GatewayServiceOptions, startGatewayService } from './service.js';
 export { MAX_BUFFERED_BYTES, Session } from './session.js';
-export { type WarmUpOptions, type WarmUpOutcome, type WarmUpResult, warmUp } from './warm-up.js';
+export { type WarmUpOptions, type WarmUpResult, warmUp } from './warm-up.js';
 export { type StandaloneWarmUpOptions, type StandaloneWarmUpResult, warmUpStandalone } from './warm-up-standalone.js';

@@ -69,18 +69,15 @@ export async function startGatewayService(
 async function warmUpGateway(config: Config, log: Logger, hosted: HostedBroker | undefined, stopping?: AbortSignal): Promise<void> {
   if (config.WARMUP_FRAMES === 0) return;
   const options = { frames: config.WARMUP_FRAMES, prefix: config.TOPIC_PREFIX, signal: stopping };
-  try {
-    const { frames, ms, outcome } = await (hosted ? warmUp(options) : warmUpStandalone(options));
-    if (outcome === 'done') log.info({ frames, ms }, `warmed up: ${frames} frames in ${ms} ms`);
-    else if (outcome === 'stopped') log.info({ frames, ms }, `warm-up cut short by the stop request after ${frames} frames`);
-    else
-      log.warn(
-        { frames, asked: config.WARMUP_FRAMES, ms },
-        `warm-up stopped at its deadline of ${WARMUP_DEADLINE_MS} ms after ${frames} of ${config.WARMUP_FRAMES} frames; starting anyway`,
-      );
-  } catch (error) {
-    log.warn({ err: errorMessage(error) }, `warm-up failed, starting without it: ${errorMessage(error)}`);
-  }
+  const { frames, ms, outcome, error } = await (hosted ? warmUp(options) : warmUpStandalone(options));
+  if (outcome === 'done') log.info({ frames, ms }, `warmed up: ${frames} frames in ${ms} ms`);
+  else if (outcome === 'stopped') log.info({ frames, ms }, `warm-up cut short by the stop request after ${frames} frames`);
+  else if (outcome === 'failed') log.warn({ err: errorMessage(error) }, `warm-up failed, starting without it: ${errorMessage(error)}`);
+  else
+    log.warn(
+      { frames, asked: config.WARMUP_FRAMES, ms },
+      `warm-up stopped at its deadline of ${WARMUP_DEADLINE_MS} ms after ${frames} of ${config.WARMUP_FRAMES} frames; starting anyway`,
+    );
 }
 
 async function openGateway(config: Config, log: Logger, hosted: HostedBroker | undefined): Promise<RunningGateway> {

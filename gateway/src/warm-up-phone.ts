@@ -7,11 +7,19 @@
  * drivePrivateGateway is what every round does with it, whichever broker and led-driver its private gateway has:
  * wait until the gateway can drive the LEDs (its bridge available), then drive the round's frames.
  */
-import { encodeGravityBinary, WARMUP_PACING, warmUpPauses } from '@gravity-led/shared';
+import {
+  bounded,
+  CLOSE_PATIENCE_MS,
+  encodeGravityBinary,
+  type Round,
+  type RoundParts,
+  until,
+  WARMUP_PACING,
+  warmUpPauses,
+} from '@gravity-led/shared';
 import WebSocket from 'ws';
 import type { RunningGateway } from './gateway.js';
 import { tokenProtocols } from './protocol.js';
-import { bounded, CLOSE_PATIENCE_MS, type Round, type RoundParts, until } from './warm-up-rounds.js';
 
 /**
  * A round's frames through `gateway` (its token `token`): once its bridge is available (the led-driver `online`

@@ -7,7 +7,7 @@
  * first phone meets compiled code, as the hosted warm-up (warm-up.ts) does for the process that hosts the broker.
  *
  * The rehearsal, all inside this process and gone once it returns, in WARMUP_ROUNDS rounds one after the other
- * (warm-up-rounds.ts), each with parts of its own:
+ * (shared/src/warm-up-rounds.ts), each with parts of its own:
  * - a scripted MQTT peer (shared/src/scripted-peer.ts) that plays the broker and the led-driver behind it: on
  *   loopback, on an ephemeral port, for one connection with an account drawn for the round. When the gateway
  *   subscribes, it sends what a broker holds retained for it while a led-driver runs (its status `online`, its last
@@ -25,18 +25,21 @@
 import {
   type Account,
   encodeLedState,
+  inRounds,
   ONLINE,
   type PeerScript,
   parseGravityPayload,
+  type Round,
+  type RoundsResult,
   randomSecret,
   type ScriptedPeer,
   type ScriptedPeerOptions,
   startScriptedPeer,
   topicsFor,
+  withParts,
 } from '@gravity-led/shared';
 import { echoState, startPrivateGateway, startState } from './warm-up-parts.js';
 import { drivePrivateGateway } from './warm-up-phone.js';
-import { inRounds, type Round, type RoundsResult, withParts } from './warm-up-rounds.js';
 
 export interface StandaloneWarmUpOptions {
   /** Frames to round-trip (WARMUP_FRAMES), shared out to the rounds. */
@@ -57,8 +60,8 @@ export interface StandaloneWarmUpOptions {
 export type StandaloneWarmUpResult = RoundsResult<{ readonly peer: number; readonly gateway: number }>;
 
 /**
- * Runs the rehearsal, WARMUP_ROUNDS rounds in turn. Resolves once everything it opened is closed, with what it did;
- * rejects (also after closing everything) when one of its parts failed.
+ * Runs the rehearsal, WARMUP_ROUNDS rounds in turn. Resolves once everything it opened is closed, with what it did
+ * and why it ended (outcome 'failed' and the error when one of its parts failed); never rejects.
  */
 export function warmUpStandalone(options: StandaloneWarmUpOptions): Promise<StandaloneWarmUpResult> {
   return inRounds(

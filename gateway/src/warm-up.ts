@@ -12,7 +12,7 @@
  * object, no port and no message with them.
  *
  * The rehearsal, all of it inside this process and gone once it returns, in WARMUP_ROUNDS rounds one after the other
- * (warm-up-rounds.ts: each with parts of its own, the frames shared out), so that what V8 compiles is not specialised
+ * (shared/src/warm-up-rounds.ts: each with parts of its own, the frames shared out), so that what V8 compiles is not specialised
  * to one instance:
  * - the private broker: loopback TCP on an ephemeral port, no other door, fresh random accounts, a silent log, nothing
  *   written to DATA_DIR (startPrivateBroker);
@@ -34,22 +34,25 @@
  */
 import {
   type Account,
+  bounded,
+  CLOSE_PATIENCE_MS,
   connectService,
   disconnectService,
   encodeLedState,
+  inRounds,
   LatestValuePublisher,
   parseGravityPayload,
+  type Round,
+  type RoundsResult,
   randomSecret,
   type Topics,
   topicsFor,
+  withParts,
 } from '@gravity-led/shared';
 import type { MqttClient } from 'mqtt';
 import { type PrivateBroker, startPrivateBroker } from './hosted-broker.js';
 import { echoState, startPrivateGateway, startState } from './warm-up-parts.js';
 import { drivePrivateGateway } from './warm-up-phone.js';
-import { bounded, CLOSE_PATIENCE_MS, inRounds, type Round, type RoundsResult, withParts } from './warm-up-rounds.js';
-
-export type { WarmUpOutcome } from './warm-up-rounds.js';
 
 export interface WarmUpOptions {
   /** Frames to round-trip (WARMUP_FRAMES), shared out to the rounds. */
@@ -68,8 +71,8 @@ export interface WarmUpOptions {
 export type WarmUpResult = RoundsResult<{ readonly broker: number; readonly gateway: number }>;
 
 /**
- * Runs the rehearsal, WARMUP_ROUNDS rounds in turn. Resolves once everything it opened is closed, with what it did;
- * rejects (also after closing everything) when one of its parts failed.
+ * Runs the rehearsal, WARMUP_ROUNDS rounds in turn. Resolves once everything it opened is closed, with what it did
+ * and why it ended (outcome 'failed' and the error when one of its parts failed); never rejects.
  */
 export function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   return inRounds(

@@ -18,6 +18,10 @@
  * to the peer, which listens on loopback for one connection with an account drawn for it and then stops listening.
  * Whatever goes wrong, and at the deadline, it ends with a warning and everything it opened closed: a warm-up must
  * never stop the service, nor delay it beyond its deadline.
+ *
+ * The rounds, their one deadline, the stop and the first error, and the closing of each round's parts in reverse
+ * order, are every warm-up's (shared/src/warm-up-rounds.ts: inRounds, withParts); what is here is what a round opens,
+ * how its frames are driven, and what the led-driver says of how it went.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -30,19 +34,23 @@ import {
   errorMessage,
   type Generation,
   type Gravity,
+  inRounds,
   type Logger,
   ONLINE,
   type PeerScript,
+  type Round,
+  type RoundsResult,
   randomSecret,
   type ScriptedPeer,
   type ScriptedPeerOptions,
   startScriptedPeer,
   type Topics,
+  until,
   WARMUP_DEADLINE_MS,
   WARMUP_PACING,
   WARMUP_ROUNDS,
   warmUpPauses,
-  warmUpShare,
+  withParts,
 } from '@gravity-led/shared';
 import { type Shape, shaped } from './backends/shaping.js';
 import { SimBackend } from './backends/sim.js';
@@ -68,15 +76,11 @@ export interface WarmUpOptions {
   readonly startDriver?: (options: LedDriverOptions) => RunningLedDriver;
 }
 
-export interface WarmUpResult {
-  /** Frames whose state came back. */
-  readonly frames: number;
-  /** How long the warm-up took, everything closed. */
-  readonly ms: number;
-}
-
-/** How a rehearsal ended. */
-type Ending = { readonly kind: 'done' | 'deadline' | 'stopped' } | { readonly kind: 'failed'; readonly error: Error };
+/**
+ * What the warm-up did (frames whose state came back; how long it took, everything closed) and why it ended; its
+ * rounds' ports are a scripted peer's.
+ */
+export type WarmUpResult = RoundsResult<{ readonly peer: number }>;
 
 /**
  * The frame `seq`'s gravity: tilted right and left in turn, by 1 to 95 % in steps that are not whole numbers, so that
@@ -93,145 +97,129 @@ function round(value: number): number {
 }
 
 /**
- * Runs the rehearsal and resolves with what it did; never rejects. The caller has opened the real LEDs before and
- * starts the real driver after: the rehearsal is given neither.
+ * Runs the rehearsal and resolves with what it did, having said how it went when it went otherwise than planned (a
+ * warning at its deadline or on a failure, a note on a stop); never rejects. The caller has opened the real LEDs
+ * before and starts the real driver after: the rehearsal is given neither.
  */
 export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   const { log } = options;
-  const started = performance.now();
   const deadlineMs = options.deadlineMs ?? WARMUP_DEADLINE_MS;
   log.debug(
     { frames: options.frames, rounds: WARMUP_ROUNDS, deadlineMs },
     `warming up: ${options.frames} frames through ${WARMUP_ROUNDS} private drivers in turn`,
   );
-  let frames = 0;
-  let how: Ending = { kind: 'done' };
-  for (let round = 0; round < WARMUP_ROUNDS && how.kind === 'done'; round++) {
-    // The frames shared out as evenly as whole frames go; a round with none (WARMUP_FRAMES < rounds) is left out.
-    const share = warmUpShare(options.frames, round);
-    if (share === 0) continue;
-    const remainingMs = started + deadlineMs - performance.now();
-    const result = await rehearse(options, { round, firstSeq: frames, frames: share, remainingMs });
-    frames += result.frames;
-    how = result.how;
-  }
-  const ms = Math.round(performance.now() - started);
-  if (how.kind === 'deadline') {
+  const result = await inRounds(
+    options,
+    () => ({ peer: 0 }),
+    (round) => rehearse(options, round),
+  );
+  const { frames, outcome, error } = result;
+  if (outcome === 'deadline') {
     log.warn(
       { frames, asked: options.frames, deadlineMs },
       `warm-up stopped at its deadline after ${frames} of ${options.frames} frames; starting as it is`,
     );
-  } else if (how.kind === 'failed') {
-    log.warn({ err: errorMessage(how.error), frames }, `warm-up failed after ${frames} frames, starting without it: ${how.error.message}`);
-  } else if (how.kind === 'stopped') {
+  } else if (outcome === 'failed') {
+    log.warn({ err: errorMessage(error), frames }, `warm-up failed after ${frames} frames, starting without it: ${error.message}`);
+  } else if (outcome === 'stopped') {
     log.info({ frames }, `warm-up cut short after ${frames} frames: the service is stopping`);
   }
-  return { frames, ms };
+  return result;
 }
 
-/** One round: a private driver and its peer, `frames` frames from seq `firstSeq`, within `remainingMs`. */
-async function rehearse(
-  options: WarmUpOptions,
-  round: { readonly round: number; readonly firstSeq: number; readonly frames: number; readonly remainingMs: number },
-): Promise<{ frames: number; how: Ending }> {
+/**
+ * One round: a private driver and its peer, the round's frames (seq numbered on from the rounds before) or fewer if
+ * its signal aborts first; the driver closed before the peer, as a service stops, before it returns.
+ */
+function rehearse(options: WarmUpOptions, round: Round<{ peer: number }>): Promise<number> {
   const { topics, log } = options;
-  let frames = 0;
-  let ending: Ending | undefined;
-  let settle: (ending: Ending) => void = () => {};
-  const ended = new Promise<Ending>((resolve) => {
-    settle = resolve;
+  const { signal } = round;
+  return withParts(round, async (parts) => {
+    // An account of its own, drawn now: the peer lets in whoever presents it, and nobody else knows it.
+    const account: Account = { username: `warm-up-${randomSecret(6)}`, password: randomSecret(24) };
+    // The generation the real gateway stamps: its run, and one occupancy announced.
+    const generation: Generation = { run: randomBytes(4).toString('hex'), gen: 1 };
+    let frames = 0;
+    let peer: ScriptedPeer | undefined;
+    /** The seq of the frame whose state is awaited; undefined before the first. */
+    let inFlight: number | undefined;
+    /** The first round's pause before a frame (WARMUP_PACING). */
+    let pause: NodeJS.Timeout | undefined;
+    /** Told when the round's last state came back. */
+    let allBack = () => {};
+    const sendFrame = (seq: number) => {
+      inFlight = seq;
+      // QoS 0 and not retained, the exact payload the gateway publishes for a phone's JSON frame.
+      peer?.publish(topics.gravity, encodeGravityJson(rehearsalGravity(seq), generation));
+    };
+    const script: PeerScript = {
+      subscribed(filters) {
+        // A broker sends the retained messages matching a new subscription after its SUBACK [MQTT-3.3.1-6], marked
+        // retained [MQTT-3.3.1-8]: here, what a running gateway has left on its topics.
+        if (filters.includes(topics.gatewayStatus)) peer?.publish(topics.gatewayStatus, ONLINE, { qos: 1, retain: true });
+        if (filters.includes(topics.gatewayClients)) {
+          peer?.publish(topics.gatewayClients, encodeGatewayClients({ clients: 1, maxClients: 1, generation }), { qos: 1, retain: true });
+        }
+      },
+      published(topic, payload) {
+        if (signal.aborted || frames >= round.frames) return;
+        // The driver says `online` once it has subscribed: from then on it takes gravity, as the gateway waits for it.
+        if (topic === topics.driverStatus) {
+          if (inFlight === undefined && decodeStatus(payload) === true) sendFrame(round.firstFrame);
+          return;
+        }
+        if (topic !== topics.ledsState || inFlight === undefined) return;
+        if (decodeLedState(payload)?.seq !== inFlight) return;
+        frames++;
+        if (frames >= round.frames) return allBack();
+        const next = inFlight + 1;
+        // The first round leaves V8's compiler threads time to keep up (WARMUP_PACING).
+        if (!warmUpPauses(round.index, frames)) return sendFrame(next);
+        pause = setTimeout(() => {
+          pause = undefined;
+          if (!signal.aborted) sendFrame(next);
+        }, WARMUP_PACING.pauseMs);
+      },
+      // A refused account or a connection broken or closed before the round is over: the rehearsal cannot go on.
+      ended(error) {
+        parts.fail(error ?? new Error('the private driver disconnected'));
+      },
+    };
+    const opened = await (options.startPeer ?? startScriptedPeer)({ account, script });
+    peer = opened;
+    parts.opened(async () => {
+      try {
+        await opened.close();
+      } catch (error) {
+        log.warn({ err: errorMessage(error) }, 'warm-up: the scripted peer did not close cleanly');
+      }
+    });
+    round.ports.peer = opened.port;
+    // Asked to stop (or out of time) while the peer was opening: no driver.
+    if (signal.aborted) return 0;
+    const driver = (options.startDriver ?? startLedDriver)({
+      // Its own simulated LEDs, without a file, shaped as the real ones are: the real backend is never given here.
+      backend: shaped(new SimBackend(), options.shape),
+      mqttUrl: opened.url,
+      account,
+      topics,
+      failsafeTimeoutMs: options.failsafeTimeoutMs,
+      log: createLogger('led-driver', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+      // Home Assistant discovery off, no onState: no metric of the real driver hears of it.
+    });
+    // Closed first, as a service stops: its `shutdown` state and `offline` go to the peer, which acknowledges them
+    // (disconnectService bounds the wait); then the peer, which closes whatever is left.
+    parts.opened(async () => {
+      try {
+        await driver.close();
+      } catch (error) {
+        log.warn({ err: errorMessage(error) }, 'warm-up: the private driver did not close cleanly');
+      }
+    });
+    await until(signal, (ready) => {
+      allBack = ready;
+      return () => clearTimeout(pause);
+    });
+    return frames;
   });
-  const finish = (how: Ending) => {
-    if (ending) return;
-    ending = how;
-    settle(how);
-  };
-  const deadline = setTimeout(() => finish({ kind: 'deadline' }), Math.max(0, round.remainingMs));
-  const onAbort = () => finish({ kind: 'stopped' });
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  if (options.signal?.aborted) onAbort();
-
-  // An account of its own, drawn now: the peer lets in whoever presents it, and nobody else knows it.
-  const account: Account = { username: `warm-up-${randomSecret(6)}`, password: randomSecret(24) };
-  // The generation the real gateway stamps: its run, and one occupancy announced.
-  const generation: Generation = { run: randomBytes(4).toString('hex'), gen: 1 };
-  let peer: ScriptedPeer | undefined;
-  let driver: RunningLedDriver | undefined;
-  /** The seq of the frame whose state is awaited; undefined before the first. */
-  let inFlight: number | undefined;
-  /** The first round's pause before a frame (WARMUP_PACING). */
-  let pause: NodeJS.Timeout | undefined;
-  const sendFrame = (seq: number) => {
-    inFlight = seq;
-    // QoS 0 and not retained, the exact payload the gateway publishes for a phone's JSON frame.
-    peer?.publish(topics.gravity, encodeGravityJson(rehearsalGravity(seq), generation));
-  };
-  const script: PeerScript = {
-    subscribed(filters) {
-      // A broker sends the retained messages matching a new subscription after its SUBACK [MQTT-3.3.1-6], marked
-      // retained [MQTT-3.3.1-8]: here, what a running gateway has left on its topics.
-      if (filters.includes(topics.gatewayStatus)) peer?.publish(topics.gatewayStatus, ONLINE, { qos: 1, retain: true });
-      if (filters.includes(topics.gatewayClients)) {
-        peer?.publish(topics.gatewayClients, encodeGatewayClients({ clients: 1, maxClients: 1, generation }), { qos: 1, retain: true });
-      }
-    },
-    published(topic, payload) {
-      if (ending) return;
-      // The driver says `online` once it has subscribed: from then on it takes gravity, as the gateway waits for it.
-      if (topic === topics.driverStatus) {
-        if (inFlight === undefined && decodeStatus(payload) === true) sendFrame(round.firstSeq);
-        return;
-      }
-      if (topic !== topics.ledsState || inFlight === undefined) return;
-      if (decodeLedState(payload)?.seq !== inFlight) return;
-      frames++;
-      if (frames >= round.frames) return finish({ kind: 'done' });
-      const next = inFlight + 1;
-      // The first round leaves V8's compiler threads time to keep up (WARMUP_PACING).
-      if (!warmUpPauses(round.round, frames)) return sendFrame(next);
-      pause = setTimeout(() => {
-        pause = undefined;
-        if (!ending) sendFrame(next);
-      }, WARMUP_PACING.pauseMs);
-    },
-    ended(error) {
-      finish({ kind: 'failed', error: error ?? new Error('the private driver disconnected') });
-    },
-  };
-
-  try {
-    // Asked to stop (or out of time) before it began: nothing is opened.
-    if (!ending) peer = await (options.startPeer ?? startScriptedPeer)({ account, script });
-    if (peer && !ending) {
-      driver = (options.startDriver ?? startLedDriver)({
-        // Its own simulated LEDs, without a file, shaped as the real ones are: the real backend is never given here.
-        backend: shaped(new SimBackend(), options.shape),
-        mqttUrl: peer.url,
-        account,
-        topics,
-        failsafeTimeoutMs: options.failsafeTimeoutMs,
-        log: createLogger('led-driver', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
-        // Home Assistant discovery off, no onState: no metric of the real driver hears of it.
-      });
-    }
-  } catch (error) {
-    finish({ kind: 'failed', error: error instanceof Error ? error : new Error(errorMessage(error)) });
-  }
-  const how = await ended;
-  clearTimeout(deadline);
-  clearTimeout(pause);
-  options.signal?.removeEventListener('abort', onAbort);
-  try {
-    // The driver first, as a service stops: its `shutdown` state and `offline` go to the peer, which acknowledges
-    // them (disconnectService bounds the wait); then the peer, which closes whatever is left.
-    await driver?.close();
-  } catch (error) {
-    log.warn({ err: errorMessage(error) }, 'warm-up: the private driver did not close cleanly');
-  }
-  try {
-    await peer?.close();
-  } catch (error) {
-    log.warn({ err: errorMessage(error) }, 'warm-up: the scripted peer did not close cleanly');
-  }
-  return { frames, how };
 }

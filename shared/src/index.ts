@@ -24,3 +24,4 @@ export * from './service-main.js';
 export * from './tls-credentials.js';
 export * from './topics.js';
 export * from './warm-up.js';
+export * from './warm-up-rounds.js';

@@ -3,7 +3,8 @@
  * gateway/src/warm-up-standalone.ts when the broker is another process's) and led-driver/src/warm-up.ts each drive
  * frames through a private copy of their own hot path before the service is ready, so that the first phone meets
  * compiled code (docs/performance.md). How long, in how many rounds, and how the first round is paced, are decided
- * here once for all three.
+ * here once for all three; the rounds themselves, their deadline, the stop and the first error, and the closing of
+ * what each round opened, are run for all three by warm-up-rounds.ts.
  */
 
 /**

@@ -1,31 +1,41 @@
 /**
- * The frame of the gateway's two warm-ups (WARMUP_FRAMES): the hosted one (warm-up.ts, the broker in this process)
- * and the standalone one (warm-up-standalone.ts, the broker another process's). Each rehearses in WARMUP_ROUNDS
- * rounds one after the other, each with private parts of its own (shared/src/warm-up.ts says why), the frames
- * shared out (warmUpShare) and the first round paced (warmUpPauses, WARMUP_PACING); all of it within one deadline
- * (WARMUP_DEADLINE_MS), cut short at once by a stop request, and ended by the first error of a part.
+ * The frame of every start-up warm-up (WARMUP_FRAMES), written once for all of them: the broker's
+ * (broker/src/warm-up.ts), the gateway's two (gateway/src/warm-up.ts, the broker in its process; warm-up-standalone.ts,
+ * the broker another process's) and the led-driver's (led-driver/src/warm-up.ts). Each rehearses in WARMUP_ROUNDS
+ * rounds one after the other, each with private parts of its own (warm-up.ts says why), the frames shared out
+ * (warmUpShare) and the first round paced (warmUpPauses, WARMUP_PACING); all of it within one deadline
+ * (WARMUP_DEADLINE_MS), cut short at once by a stop request, and ended by the first error of a part. What a round
+ * opens and how it drives its frames is each service's own; when rounds run, when they end and how what they opened
+ * is closed is here, so that the three services cannot come to differ on it.
  *
- * What a round opens it closes in reverse order, whatever happens (RoundParts), each part within CLOSE_PATIENCE_MS,
- * so that nothing of a rehearsal is left once it returns: no port, timer, socket or listener.
+ * What a round opens it closes in reverse order, whatever happens (RoundParts), so that nothing of a rehearsal is left
+ * once it returns: no port, timer, socket or listener; a part that may hang on closing is bounded (CLOSE_PATIENCE_MS).
  */
-import { errorMessage, WARMUP_DEADLINE_MS, WARMUP_ROUNDS, warmUpShare } from '@gravity-led/shared';
+import { errorMessage } from './errors.js';
+import { WARMUP_DEADLINE_MS, WARMUP_ROUNDS, warmUpShare } from './warm-up.js';
 
 /** How long each private part may take to close before it is simply dropped. */
 export const CLOSE_PATIENCE_MS = 1000;
 
-/** Why the warm-up ended: all frames done, its deadline, or a stop request. An error is thrown instead. */
-export type WarmUpOutcome = 'done' | 'deadline' | 'stopped';
+/** Why the warm-up ended: all frames done, its deadline, a stop request, or the first error of one of its parts. */
+export type WarmUpOutcome = 'done' | 'deadline' | 'stopped' | 'failed';
 
-/** What a warm-up did; `P` is what ports a round opens (each mode has its own parts). */
-export interface RoundsResult<P> {
-  /** Frames whose state came back to the phone, all rounds together. */
+/** What a warm-up did; `P` is what ports a round opens (each rehearsal has its own parts). */
+export type RoundsResult<P> = {
+  /** Frames whose state came back, all rounds together. */
   readonly frames: number;
   /** From its start until everything it opened was closed. */
   readonly ms: number;
-  readonly outcome: WarmUpOutcome;
   /** The ephemeral loopback ports each round used, all closed by now (0 for one it did not get to open). */
   readonly ports: readonly P[];
-}
+} & (
+  | { readonly outcome: Exclude<WarmUpOutcome, 'failed'>; readonly error?: undefined }
+  | {
+      readonly outcome: 'failed';
+      /** The first thing that failed: a step of a round, a part while the frames ran, or a closing. */
+      readonly error: Error;
+    }
+);
 
 /** The reason a rehearsal ends early: its deadline, a stop request, or an error of one of its parts. */
 export type Ending = 'deadline' | 'stopped' | Error;
@@ -39,12 +49,14 @@ export interface RoundsOptions {
   readonly signal?: AbortSignal;
 }
 
-/** One round, as a mode's rehearsal is given it. */
+/** One round, as a rehearsal is given it. */
 export interface Round<P> {
   /** Frames to round-trip in this round. */
   readonly frames: number;
-  /** Which round it is, 0-based: its phone paces its frames as warmUpPauses says for it. */
+  /** Which round it is, 0-based: its first frames are paced as warmUpPauses says for it. */
   readonly index: number;
+  /** The frames the rounds before it round-tripped: where a rehearsal that numbers its frames throughout goes on. */
+  readonly firstFrame: number;
   /** The ports it opens, to be written as they open (0 until then). */
   readonly ports: P;
   /** Aborted when the warm-up ends early (deadline, stop request, a part's error): the round ends at once. */
@@ -55,7 +67,8 @@ export interface Round<P> {
 
 /**
  * Runs `rehearse` for each round in turn, `unopened` giving each its ports before it opens any. Resolves once
- * everything is closed, with what was done; rejects (also after closing everything) when a part failed.
+ * everything is closed, with what was done and why it ended; never rejects: a round that rejects (a step or a closing
+ * failed) ends the warm-up as a part's error does, with outcome 'failed'.
  */
 export async function inRounds<P>(
   options: RoundsOptions,
@@ -73,23 +86,29 @@ export async function inRounds<P>(
   options.signal?.addEventListener('abort', onStop, { once: true });
   const ports: P[] = [];
   let frames = 0;
+  let thrown: Error | undefined;
   try {
     for (let round = 0; round < WARMUP_ROUNDS && !ending.signal.aborted; round++) {
-      // The frames shared out as evenly as whole frames go; a round with none is left out.
+      // The frames shared out as evenly as whole frames go; a round with none (fewer frames than rounds) is left out.
       const share = warmUpShare(options.frames, round);
       if (share === 0) continue;
       const used = unopened();
       ports.push(used);
-      frames += await rehearse({ frames: share, index: round, ports: used, signal: ending.signal, end });
+      frames += await rehearse({ frames: share, index: round, firstFrame: frames, ports: used, signal: ending.signal, end });
     }
+  } catch (error) {
+    thrown = error instanceof Error ? error : new Error(errorMessage(error));
+    end(thrown);
   } finally {
     clearTimeout(deadline);
     options.signal?.removeEventListener('abort', onStop);
   }
+  const ms = Math.round(performance.now() - startedAt);
   const why: unknown = ending.signal.reason;
-  if (why instanceof Error) throw why;
-  const outcome: WarmUpOutcome = frames >= options.frames ? 'done' : why === 'stopped' ? 'stopped' : 'deadline';
-  return { frames, ms: Math.round(performance.now() - startedAt), outcome, ports };
+  // The first error of a part; else a round's own (a closing that failed after the deadline or a stop, too).
+  const error = why instanceof Error ? why : thrown;
+  if (error) return { frames, ms, ports, outcome: 'failed', error };
+  return { frames, ms, ports, outcome: frames >= options.frames ? 'done' : why === 'stopped' ? 'stopped' : 'deadline' };
 }
 
 /** What a round opened, to be closed in reverse order whatever happens. */
@@ -151,7 +170,7 @@ export async function withParts(round: Round<unknown>, build: (parts: RoundParts
 
 /**
  * Waits until `register`'s `ready` is called or `signal` aborts, whichever first; `register` returns how to undo what
- * it registered (or nothing, when it was ready at once).
+ * it registered (or nothing, when it was ready at once or has nothing to undo).
  */
 export function until(signal: AbortSignal, register: (ready: () => void) => (() => void) | undefined): Promise<void> {
   if (signal.aborted) return Promise.resolve();

@@ -73,8 +73,8 @@ export function warmUpStandalone(options: StandaloneWarmUpOptions): Promise<Stan
 
 /**
  * One round: a scripted peer, a private gateway on it and a phone, the round's frames or fewer if its signal aborts
- * first; all of them closed, in reverse order, before it returns. Rejects (after closing) when a step fails; a part
- * that fails while the frames run ends the warm-up.
+ * first; all of them closed, in reverse order, before it returns. A step that fails, a part that fails while the
+ * frames run, or a closing that fails ends the warm-up (withParts).
  */
 function rehearse(options: StandaloneWarmUpOptions, round: Round<{ peer: number; gateway: number }>): Promise<number> {
   return withParts(round, async (parts) => {

@@ -12,8 +12,8 @@
  * object, no port and no message with them.
  *
  * The rehearsal, all of it inside this process and gone once it returns, in WARMUP_ROUNDS rounds one after the other
- * (shared/src/warm-up-rounds.ts: each with parts of its own, the frames shared out), so that what V8 compiles is not specialised
- * to one instance:
+ * (shared/src/warm-up-rounds.ts: each with parts of its own, the frames shared out), so that what V8 compiles is not
+ * specialised to one instance:
  * - the private broker: loopback TCP on an ephemeral port, no other door, fresh random accounts, a silent log, nothing
  *   written to DATA_DIR (startPrivateBroker);
  * - the private gateway on it (warm-up-parts.ts), on an ephemeral loopback port, no HTTPS, a random token, one
@@ -85,7 +85,8 @@ export function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
 /**
  * One round: a private broker, gateway, echo led-driver and phone, the round's frames or fewer if its signal aborts
  * first; all of them closed, in reverse order, before it returns. The ports it opens are written to the round's as
- * they open. Rejects (after closing) when a step fails; a part that fails while the frames run ends the warm-up.
+ * they open. A step that fails, a part that fails while the frames run, or a closing that fails ends the warm-up
+ * (withParts).
  */
 function rehearse(options: WarmUpOptions, round: Round<{ broker: number; gateway: number }>): Promise<number> {
   const { signal } = round;

@@ -61,14 +61,17 @@ export interface Round<P> {
   readonly ports: P;
   /** Aborted when the warm-up ends early (deadline, stop request, a part's error): the round ends at once. */
   readonly signal: AbortSignal;
-  /** Ends the whole warm-up: a part failed while the frames ran. */
+  /**
+   * Ends the whole warm-up: a part failed while the frames ran. An error is the warm-up's outcome even when it comes
+   * after the deadline or a stop (a closing that failed), unless an error came before it: the first one is.
+   */
   readonly end: (why: Ending) => void;
 }
 
 /**
  * Runs `rehearse` for each round in turn, `unopened` giving each its ports before it opens any. Resolves once
- * everything is closed, with what was done and why it ended; never rejects: a round that rejects (a step or a closing
- * failed) ends the warm-up as a part's error does, with outcome 'failed'.
+ * everything is closed, with what was done and why it ended; never rejects: a round that rejects ends the warm-up as
+ * a part's error does, with outcome 'failed'.
  */
 export async function inRounds<P>(
   options: RoundsOptions,
@@ -77,7 +80,9 @@ export async function inRounds<P>(
 ): Promise<RoundsResult<P>> {
   const startedAt = performance.now();
   const ending = new AbortController();
+  let failure: Error | undefined;
   const end = (why: Ending) => {
+    if (why instanceof Error) failure ??= why;
     if (!ending.signal.aborted) ending.abort(why);
   };
   const deadline = setTimeout(() => end('deadline'), options.deadlineMs ?? WARMUP_DEADLINE_MS);
@@ -86,7 +91,6 @@ export async function inRounds<P>(
   options.signal?.addEventListener('abort', onStop, { once: true });
   const ports: P[] = [];
   let frames = 0;
-  let thrown: Error | undefined;
   try {
     for (let round = 0; round < WARMUP_ROUNDS && !ending.signal.aborted; round++) {
       // The frames shared out as evenly as whole frames go; a round with none (fewer frames than rounds) is left out.
@@ -97,17 +101,14 @@ export async function inRounds<P>(
       frames += await rehearse({ frames: share, index: round, firstFrame: frames, ports: used, signal: ending.signal, end });
     }
   } catch (error) {
-    thrown = error instanceof Error ? error : new Error(errorMessage(error));
-    end(thrown);
+    end(asError(error));
   } finally {
     clearTimeout(deadline);
     options.signal?.removeEventListener('abort', onStop);
   }
   const ms = Math.round(performance.now() - startedAt);
+  if (failure) return { frames, ms, ports, outcome: 'failed', error: failure };
   const why: unknown = ending.signal.reason;
-  // The first error of a part; else a round's own (a closing that failed after the deadline or a stop, too).
-  const error = why instanceof Error ? why : thrown;
-  if (error) return { frames, ms, ports, outcome: 'failed', error };
   return { frames, ms, ports, outcome: frames >= options.frames ? 'done' : why === 'stopped' ? 'stopped' : 'deadline' };
 }
 
@@ -150,21 +151,20 @@ export class RoundParts {
 
 /**
  * A round's body, `build` opening its parts into a RoundParts and resolving with the frames it drove: every part
- * closed before it returns; rejects (after closing) when a step or a closing failed.
+ * closed before it returns, with those frames. Never rejects: a step that throws (no frames then) or a closing that
+ * fails ends the warm-up as a part's error does (round.end).
  */
 export async function withParts(round: Round<unknown>, build: (parts: RoundParts) => Promise<number>): Promise<number> {
   const parts = new RoundParts(round.end);
   let done = 0;
-  let failure: Error | undefined;
   try {
     done = await build(parts);
   } catch (error) {
-    failure = error instanceof Error ? error : new Error(errorMessage(error));
+    round.end(asError(error));
   } finally {
     const closing = await parts.close();
-    failure ??= closing;
+    if (closing) round.end(closing);
   }
-  if (failure) throw failure;
   return done;
 }
 
@@ -188,6 +188,10 @@ export function until(signal: AbortSignal, register: (ready: () => void) => (() 
     undo = register(finish);
     if (settled) undo?.();
   });
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(errorMessage(error));
 }
 
 /** A promise that settles within `ms` whatever `promise` does: a part that does not close in time is left to GC. */

@@ -121,6 +121,8 @@ export class ControllerServer {
   private readonly viewers = new Set<Session>();
   private readonly viewerFeed = new LatestValueThrottle<Gravity>(1000 / VIEWER_GRAVITY_HZ, (g) => this.broadcastGravity(g));
   private maxClients: number;
+  /** The id of the next connection (Session.id): this server's own count, from 1. */
+  private nextSessionId = 1;
   private readonly heartbeat: NodeJS.Timeout;
   /** Everything refused at this door: the first of each kind is a warning, the rest are counted (metrics read them). */
   readonly refusals: RefusalLog;
@@ -230,7 +232,7 @@ export class ControllerServer {
     }
     const role: Role = target.searchParams.get('role') === 'viewer' ? 'viewer' : 'controller';
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, role, this.host, authenticated, remote);
+      const session = new Session(ws, this.nextSessionId++, role, this.host, authenticated, remote);
       this.sessions.add(session);
       if (!session.authenticated) this.pending.set(session, key);
       session.log.debug({ role, remote }, 'connection opened');

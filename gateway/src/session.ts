@@ -62,10 +62,7 @@ export interface SessionHost {
 /** Frames of which only the newest matters: held back (one of each) toward a slow client. */
 type LatestKind = 'state' | 'availability';
 
-let nextId = 1;
-
 export class Session {
-  readonly id = nextId++;
   authenticated = false;
   /** Frames accepted (valid) and rejected, for logs and metrics. */
   accepted = 0;
@@ -99,6 +96,11 @@ export class Session {
 
   constructor(
     private readonly socket: WebSocket,
+    /**
+     * The connection's number at its server (`conn` in every log line of it), from 1 at each ControllerServer: a
+     * warm-up's private servers in the same process do not number the real one's connections on.
+     */
+    readonly id: number,
     readonly role: Role,
     private readonly host: SessionHost,
     authenticated: boolean,

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ControllerServer } from '@gravity-led/gateway';
-import { createLogger } from '@gravity-led/shared';
+import { createLogger, type Logger } from '@gravity-led/shared';
 
 export interface Door {
   readonly server: ControllerServer;
@@ -17,14 +17,14 @@ export interface Door {
   close(): Promise<void>;
 }
 
-/** One controller place, frames forwarded up to 1000/s and published nowhere, `token` required. */
-export async function openDoor(token: string): Promise<Door> {
+/** One controller place, frames forwarded up to 1000/s and published nowhere, `token` required; silent unless given `log`. */
+export async function openDoor(token: string, log?: Logger): Promise<Door> {
   const server = new ControllerServer({
     auth: 'token',
     token,
     maxClients: 1,
     maxRate: 1000,
-    log: createLogger('gateway', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
+    log: log ?? createLogger('gateway', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }),
     publish: () => true,
     isAvailable: () => true,
     lastState: () => undefined,

@@ -14,7 +14,7 @@ import { operatorClient } from '../helpers/clients.js';
 import { type PinState, pigpioEnv, readPigpioState } from '../helpers/fake-pigpio.js';
 import { PATIENCE_MS } from '../helpers/faults.js';
 import { type LogLine, ServiceProcess, type SimLeds, START_PATIENCE_MS, TestSystem } from '../helpers/system.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'gravity-led-warm-up-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -63,6 +63,12 @@ describe('the led-driver process with WARMUP_FRAMES', () => {
       assert.equal(warmed.msg, `warmed up: 500 frames in ${warmed.ms} ms`);
       assert.equal(driver.lines.filter((l) => l.msg.startsWith('warmed up')).length, 1, 'said once');
       await driver.waitForLog('connected to MQTT broker', PATIENCE_MS);
+      // Subscribed once it says `online` (its subscriptions come after the CONNACK): a frame before would be lost.
+      await waitFor(
+        'the led-driver online',
+        () => seen.some((m) => m.topic === 'gravity-led/led-driver/status' && m.payload === 'online'),
+        PATIENCE_MS,
+      );
       // The warm-up comes before the real driver exists: before it is ready, before it reaches the broker.
       assert.ok(indexOf(driver.lines, 'warmed up') < indexOf(driver.lines, 'led-driver ready'));
       assert.ok(indexOf(driver.lines, 'warmed up') < indexOf(driver.lines, 'connected to MQTT broker'));
@@ -134,8 +140,14 @@ describe('the led-driver process with WARMUP_FRAMES', () => {
           `GPIO ${gpio} written only 0: ${JSON.stringify(pin.writes)}`,
         );
       }
-      // The real LEDs are the real driver's: a real frame lights them (PWM range 1000: 40 % is 400 steps).
+      // The real LEDs are the real driver's: a real frame lights them (PWM range 1000: 40 % is 400 steps), once the
+      // driver is subscribed (`online`, retained: it comes after the CONNACK and the SUBACKs).
       await driver.waitForLog('connected to MQTT broker', PATIENCE_MS);
+      const online = new Promise<void>((resolve) =>
+        client.on('message', (topic, payload) => topic === 'gravity-led/led-driver/status' && payload.toString() === 'online' && resolve()),
+      );
+      await client.subscribeAsync('gravity-led/led-driver/status', { qos: 1 });
+      await within(online, PATIENCE_MS, 'the led-driver online');
       client.publish('gravity-led/gravity', '0 40 91.65');
       await waitFor('GPIO 18 at 400 steps', () => readPigpioState(stateFile)?.pins['18']?.peak === 400, PATIENCE_MS);
     } finally {

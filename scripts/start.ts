@@ -7,6 +7,7 @@
  * the phone and the MQTT tools; Ctrl+C stops both.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printBanner, startGatewayService } from '@gravity-led/gateway';
 import {
@@ -16,6 +17,7 @@ import {
   loadConfig,
   loadSecrets,
   loadTlsCredentials,
+  MAX_SOCKET_PATH_BYTES,
   runService,
   SHUTDOWN_DEADLINE_MS,
 } from '@gravity-led/shared';
@@ -29,6 +31,17 @@ function stopChild(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
   const force = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_DEADLINE_MS);
   return exited.finally(() => clearTimeout(force));
+}
+
+/**
+ * The hosted broker's Unix socket, for the led-driver: BROKER_SOCKET if set, else DATA_DIR/mqtt.sock (owner-only, as
+ * DATA_DIR is), unless MQTT_URL sends the led-driver elsewhere or the path is too long for a socket. Per gravity value,
+ * state and acknowledgement, a Unix socket costs each side's kernel less than loopback TCP (docs/performance.md).
+ */
+function brokerSocket(config: Config): string {
+  if (config.BROKER_SOCKET || process.env.MQTT_URL) return config.BROKER_SOCKET;
+  const path = resolve(config.DATA_DIR, 'mqtt.sock');
+  return Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES ? path : '';
 }
 
 async function main(): Promise<void> {
@@ -58,11 +71,12 @@ async function main(): Promise<void> {
     let stopping = false;
     // Started once the broker listens, so that it connects at its first attempt, and while the gateway warms up.
     // With this process's node flags (any given to `node scripts/dist/start.js`), for the two processes alike.
-    const startDriver = () => {
+    // Through the broker's Unix socket when it has one and MQTT_URL does not say otherwise (brokerSocket above).
+    const startDriver = ({ socket }: { readonly socket?: string }) => {
       driver = spawn(process.execPath, [...process.execArgv, 'led-driver/dist/main.js'], {
         cwd: ROOT,
         stdio: 'inherit',
-        env: process.env,
+        env: socket && !process.env.MQTT_URL ? { ...process.env, MQTT_URL: `mqtt+unix://${socket}` } : process.env,
       });
       driver.on('exit', (code, signal) => {
         if (stopping) return;
@@ -72,7 +86,9 @@ async function main(): Promise<void> {
     };
     let service: Awaited<ReturnType<typeof startGatewayService>>;
     try {
-      service = await startGatewayService({ ...config, GATEWAY_HOSTS_BROKER: 'true' }, log, control, { onBrokerHosted: startDriver });
+      service = await startGatewayService({ ...config, GATEWAY_HOSTS_BROKER: 'true', BROKER_SOCKET: brokerSocket(config) }, log, control, {
+        onBrokerHosted: startDriver,
+      });
     } catch (error) {
       // The led-driver already runs: it must not outlive a gateway that could not start.
       stopping = true;

@@ -3,12 +3,21 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type Account, doorRefusals, type Logger, RefusalLog, type Secrets, type Topics, VARIABLES } from '@gravity-led/shared';
+import {
+  type Account,
+  doorRefusals,
+  errorMessage,
+  type Logger,
+  RefusalLog,
+  type Secrets,
+  type Topics,
+  VARIABLES,
+} from '@gravity-led/shared';
 import type { Aedes, Client } from 'aedes';
 import { BrokerMetrics } from './broker-metrics.js';
 import { createEmbeddedAedes, type EmbeddedAedes } from './hooks.js';
 import { inProcessConnection } from './in-process.js';
-import { type ConnectionHandler, type Listener, tcpListener, tlsListener, webSocketListener } from './listeners.js';
+import { type ConnectionHandler, type Listener, tcpListener, tlsListener, unixListener, webSocketListener } from './listeners.js';
 import { type LocalClient, openLocalClient } from './local-client.js';
 import { guardConnection } from './packet-guard.js';
 import { Permissions } from './permissions.js';
@@ -22,6 +31,11 @@ export interface BrokerOptions {
   /** 0 = off. */
   readonly tlsPort: number;
   readonly tls?: { cert: Buffer; key: Buffer };
+  /**
+   * BROKER_SOCKET: a Unix domain socket to listen on besides the TCP doors; none when not given. One that cannot be
+   * opened is logged as an error, and the broker runs on without it (its TCP doors are the ones clients are told of).
+   */
+  readonly socket?: string;
   readonly secrets: Pick<Secrets, 'operator' | 'service'>;
   readonly prefix: string;
   readonly topics: Topics;
@@ -145,6 +159,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     if (options.tlsPort > 0) {
       if (!options.tls) throw new Error('BROKER_TLS_PORT is set but no certificate is available');
       listeners.push(await tlsListener(guarded, options.tlsPort, options.tls, options.host, doors));
+    }
+    if (options.socket) {
+      try {
+        listeners.push(await unixListener(guarded, options.socket, doors));
+      } catch (error) {
+        log.error({ path: options.socket, err: errorMessage(error) }, `MQTT over the Unix socket is off: ${errorMessage(error)}`);
+      }
     }
   } catch (error) {
     stop();

@@ -19,6 +19,8 @@ export interface BrokerService {
   readonly broker: RunningBroker;
   /** The bound ports by listener name (`mqtt`, `mqtt-ws`, `mqtts`, `metrics`; 0 = off). */
   readonly ports: Readonly<Record<string, number>>;
+  /** The Unix socket it listens on (BROKER_SOCKET), when it could open it. */
+  readonly socket?: string;
   stop(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function startBrokerService(config: Config, log: Logger): Promise<B
     wsPort: config.BROKER_WS_PORT,
     tlsPort: config.BROKER_TLS_PORT,
     tls: credentials && { cert: Buffer.from(credentials.cert), key: Buffer.from(credentials.key) },
+    socket: config.BROKER_SOCKET || undefined,
     secrets,
     prefix: config.TOPIC_PREFIX,
     topics: topicsFor(config.TOPIC_PREFIX),
@@ -67,11 +70,14 @@ export async function startBrokerService(config: Config, log: Logger): Promise<B
       );
     }
   }
-  const ports = Object.fromEntries([...broker.listeners.map((l) => [l.name, l.port]), ['metrics', metricsServer?.port ?? 0]]);
-  log.info({ ports, operator: secrets.operator.username }, 'broker ready');
+  const tcp = broker.listeners.filter((l) => l.path === undefined);
+  const ports = Object.fromEntries([...tcp.map((l) => [l.name, l.port]), ['metrics', metricsServer?.port ?? 0]]);
+  const socket = broker.listeners.find((l) => l.path !== undefined)?.path;
+  log.info({ ports, socket, operator: secrets.operator.username }, 'broker ready');
   return {
     broker,
     ports,
+    socket,
     async stop() {
       stopping = true;
       await broker.close();

@@ -20,6 +20,8 @@ export interface HostedBroker {
   readonly connect: () => Duplex;
   /** The hot path (gravity out, leds/state in) through the broker's local client, logged in with `account`. */
   readonly hotPath: (account: Account, log: Logger) => HotPathLink;
+  /** The Unix socket the broker listens on too (BROKER_SOCKET), when it could open it; the warm-up's has none. */
+  readonly socket?: string;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function hostBroker(config: Config): Promise<HostedBroker> {
   const service = await startBrokerService(config, log);
   return {
     ...hostedConnection(service.broker),
+    socket: service.socket,
     async stop() {
       await service.stop();
       log.info('broker stopped');

@@ -28,9 +28,9 @@ export interface GatewayService extends RunningService {
 export interface GatewayServiceOptions {
   /**
    * Told once the hosted broker listens, before the warm-up: `npm start` starts the led-driver then, so that it
-   * connects (and warms up) while the gateway does.
+   * connects (and warms up) while the gateway does; through `socket`, the broker's Unix socket, when it has one.
    */
-  readonly onBrokerHosted?: () => void;
+  readonly onBrokerHosted?: (broker: { readonly socket?: string }) => void;
 }
 
 export async function startGatewayService(
@@ -42,7 +42,7 @@ export async function startGatewayService(
   const hosted: HostedBroker | undefined = config.GATEWAY_HOSTS_BROKER === 'true' ? await hostBroker(config) : undefined;
   try {
     // The broker first, so that the led-driver can connect meanwhile; the real gateway's ports only after the warm-up.
-    if (hosted) options.onBrokerHosted?.();
+    if (hosted) options.onBrokerHosted?.({ socket: hosted.socket });
     await warmUpGateway(config, log, hosted, control?.stopping);
     const gateway = await openGateway(config, log, hosted);
     return {

@@ -58,10 +58,25 @@ const decimal = (doc: string, fallback: number, min: number, max: number) =>
 const MQTT_URL_PATTERN = /^(mqtts?|wss?):\/\/[^\s/?#]+(:\d{1,5})?(\/[^\s]*)?$/;
 
 /**
+ * The longest Unix socket path taken: the kernel's sun_path holds 108 bytes with its terminating NUL on Linux (104 on
+ * BSD and macOS); a longer one fails only at listen() or connect(), so it is refused here.
+ */
+export const MAX_SOCKET_PATH_BYTES = 100;
+
+/** An absolute path a Unix socket can have. */
+function socketPath(raw: string): string | undefined {
+  return raw.startsWith('/') && !/\s/.test(raw) && Buffer.byteLength(raw) <= MAX_SOCKET_PATH_BYTES ? raw : undefined;
+}
+
+/** mqtt.js's form for a broker on a Unix socket (its README, "unixSocket"): `mqtt+unix://` and the absolute path. */
+const UNIX_URL_PREFIX = 'mqtt+unix://';
+
+/**
  * A broker URL the MQTT client can use: the pattern, then the URL parser the client itself uses (so `mqtt://[::1`
  * is refused here, not thrown at connect), and a port in 1..65535 (the parser lets 0 through, the socket does not).
  */
 function mqttUrl(raw: string): string | undefined {
+  if (raw.startsWith(UNIX_URL_PREFIX)) return socketPath(raw.slice(UNIX_URL_PREFIX.length)) ? raw : undefined;
   if (!MQTT_URL_PATTERN.test(raw)) return undefined;
   let url: URL;
   try {
@@ -110,7 +125,7 @@ export const VARIABLES = {
   ),
   MQTT_URL: variable<string>(
     'broker used by gateway and led-driver',
-    'an mqtt://, mqtts://, ws:// or wss:// URL (port, if given, 1..65535)',
+    'an mqtt://, mqtts://, ws:// or wss:// URL (port, if given, 1..65535), or mqtt+unix:// and the absolute path of a Unix socket (BROKER_SOCKET)',
     'mqtt://localhost:1883',
     mqttUrl,
   ),
@@ -126,6 +141,12 @@ export const VARIABLES = {
   BROKER_PORT: port('MQTT over TCP', 1883),
   BROKER_WS_PORT: port('MQTT over WebSocket (browser MQTT tools)', 9001, true),
   BROKER_TLS_PORT: port('MQTT over TLS with the certificate above', 0, true),
+  BROKER_SOCKET: variable(
+    'MQTT over a Unix domain socket besides the TCP doors, for clients on this machine (`mqtt+unix://` and the path in MQTT_URL, `mosquitto_sub --unix`), owner-only; empty: none. `npm start` gives its led-driver one, DATA_DIR/mqtt.sock, unless MQTT_URL is set',
+    `an absolute path of at most ${MAX_SOCKET_PATH_BYTES} bytes, or empty for none`,
+    '',
+    (raw) => (raw === '' ? '' : socketPath(raw)),
+  ),
   BROKER_METRICS_PORT: port('Prometheus /metrics, /healthz and /readyz of the embedded broker', 9465, true),
   BROKER_MAX_QUEUED_MESSAGES: whole(
     'QoS 1/2 messages the embedded broker keeps per persistent session (clean session off) for its client while it is away; beyond it the oldest is dropped (Mosquitto: max_queued_messages)',

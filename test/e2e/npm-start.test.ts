@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -48,11 +48,19 @@ async function environment() {
     GATEWAY_HTTPS_PORT: '0',
     BROKER_PORT: String(ports.broker),
     BROKER_WS_PORT: String(ports.ws),
-    MQTT_URL: `mqtt://localhost:${ports.broker}`,
     LED_BACKEND: 'sim',
     LOG_FORMAT: 'json',
   };
   return { dataDir, ports, env };
+}
+
+/** The URL the led-driver connected to its broker with, from its log line. */
+function driverUrl(output: string): string | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"name":"led-driver"') || !line.includes('"msg":"connected to MQTT broker"')) continue;
+    return (JSON.parse(line) as { url?: string }).url;
+  }
+  return undefined;
 }
 
 function groupAlive(pid: number): boolean {
@@ -112,17 +120,39 @@ describe('npm start', () => {
     await waitFor('the state frame on the WebSocket', () => frames.find((f) => f.type === 'state' && f.right === 50));
     ws.close();
     operator.end(true);
+    // No MQTT_URL given: the led-driver reaches the hosted broker through its Unix socket in DATA_DIR, the owner's alone.
+    const socket = join(dataDir, 'mqtt.sock');
+    assert.equal(driverUrl(run.output()), `mqtt+unix://${socket}`);
+    assert.equal(statSync(socket).mode, 0o140600, 'a socket, owner-only');
 
     const pid = run.child.pid as number;
     process.kill(-pid, 'SIGINT');
     const { code, signal } = await run.exit;
     await waitFor('every process of npm start to end', () => !groupAlive(pid), 10_000);
+    assert.equal(existsSync(socket), false, 'the socket file is removed at the stop');
     const log = run.output();
     for (const service of ['broker', 'gateway', 'led-driver']) {
       assert.match(log, new RegExp(`"name":"${service}"[^\\n]*"msg":"${service} stopped"`), `${service} did not stop cleanly:\n${log}`);
     }
     // npm reports an interrupted script as killed by SIGINT, or exits 0/130 depending on its version: either is a clean stop.
     assert.ok(code === 0 || code === 130 || signal === 'SIGINT', `npm start ended with ${code ?? signal}`);
+  });
+
+  it('with MQTT_URL set, its led-driver connects where MQTT_URL says, and the broker opens no Unix socket', async () => {
+    const { dataDir, ports, env } = await environment();
+    const url = `mqtt://localhost:${ports.broker}`;
+    const run = npm(['start'], { ...env, MQTT_URL: url });
+    cleanups.push(() => {
+      if (run.child.pid && groupAlive(run.child.pid)) process.kill(-run.child.pid, 'SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    await waitFor('the led-driver to connect', () => driverUrl(run.output()), 60_000);
+    assert.equal(driverUrl(run.output()), url);
+    assert.equal(existsSync(join(dataDir, 'mqtt.sock')), false);
+    const pid = run.child.pid as number;
+    process.kill(-pid, 'SIGINT');
+    await run.exit;
+    await waitFor('every process of npm start to end', () => !groupAlive(pid), 10_000);
   });
 
   it('runs one service alone with npm start -w, as its container does', async () => {

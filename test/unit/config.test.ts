@@ -89,6 +89,20 @@ describe('configuration', () => {
     }
   });
 
+  it('a broker on a Unix socket: mqtt+unix:// and an absolute path short enough for one (MQTT_URL, BROKER_SOCKET)', () => {
+    // mqtt.js connects to `mqtt+unix://` + the path (its README, "unixSocket"); Linux's sun_path holds 107 bytes.
+    const long = `/${'d'.repeat(100)}`;
+    for (const url of ['mqtt+unix://relative/mqtt.sock', 'mqtt+unix://', `mqtt+unix://${long}`, 'mqtt+unix:///with space']) {
+      assert.throws(() => loadConfig({ MQTT_URL: url }), /^ConfigError: MQTT_URL=.* is not allowed/, url);
+    }
+    assert.equal(loadConfig({ MQTT_URL: 'mqtt+unix:///home/pi/.data/mqtt.sock' }).MQTT_URL, 'mqtt+unix:///home/pi/.data/mqtt.sock');
+    assert.equal(loadConfig({}).BROKER_SOCKET, '', 'none unless asked for');
+    assert.equal(loadConfig({ BROKER_SOCKET: '/run/gravity-led/mqtt.sock' }).BROKER_SOCKET, '/run/gravity-led/mqtt.sock');
+    for (const path of ['mqtt.sock', long]) {
+      assert.throws(() => loadConfig({ BROKER_SOCKET: path }), /^ConfigError: BROKER_SOCKET=.* is not allowed/, path);
+    }
+  });
+
   it('checks across variables in one place: one line naming both variables', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ LED_RIGHT_PIN: '5' }, /^LED_RIGHT_PIN and LED_LEFT_PIN are both 5: the two LEDs need two different pins$/],

@@ -34,12 +34,25 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
+ * Whether MQTT_URL, for the led-driver, means the hosted broker: not set, or its own TCP door on this machine
+ * (`mqtt://localhost:BROKER_PORT`, as the README's advice "set MQTT_URL to match BROKER_PORT" has it). The Unix
+ * socket reaches the same broker, for less. Any other URL (another broker, another door, TLS, WebSocket) is the person's choice and is used.
+ */
+function namesHostedBroker(config: Config): boolean {
+  // Not set: the default, mqtt://localhost:1883, means this broker whatever BROKER_PORT says.
+  if (!process.env.MQTT_URL) return true;
+  const url = new URL(config.MQTT_URL);
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  return url.protocol === 'mqtt:' && loopback && Number(url.port || 1883) === config.BROKER_PORT;
+}
+
+/**
  * The hosted broker's Unix socket, for the led-driver: BROKER_SOCKET if set, else DATA_DIR/mqtt.sock (owner-only, as
- * DATA_DIR is), unless MQTT_URL sends the led-driver elsewhere or the path is too long for a socket. Per gravity value,
- * state and acknowledgement, a Unix socket costs each side's kernel less than loopback TCP (docs/performance.md).
+ * DATA_DIR is) when MQTT_URL names this broker and the path is short enough for a socket; none otherwise. Per gravity
+ * value, state and acknowledgement, a Unix socket costs each side's kernel less than loopback TCP (docs/performance.md).
  */
 function brokerSocket(config: Config): string {
-  if (config.BROKER_SOCKET || process.env.MQTT_URL) return config.BROKER_SOCKET;
+  if (config.BROKER_SOCKET || !namesHostedBroker(config)) return config.BROKER_SOCKET;
   const path = resolve(config.DATA_DIR, 'mqtt.sock');
   return Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES ? path : '';
 }
@@ -71,12 +84,12 @@ async function main(): Promise<void> {
     let stopping = false;
     // Started once the broker listens, so that it connects at its first attempt, and while the gateway warms up.
     // With this process's node flags (any given to `node scripts/dist/start.js`), for the two processes alike.
-    // Through the broker's Unix socket when it has one and MQTT_URL does not say otherwise (brokerSocket above).
+    // Through the broker's Unix socket when it has one and MQTT_URL names this broker (namesHostedBroker above).
     const startDriver = ({ socket }: { readonly socket?: string }) => {
       driver = spawn(process.execPath, [...process.execArgv, 'led-driver/dist/main.js'], {
         cwd: ROOT,
         stdio: 'inherit',
-        env: socket && !process.env.MQTT_URL ? { ...process.env, MQTT_URL: `mqtt+unix://${socket}` } : process.env,
+        env: socket && namesHostedBroker(config) ? { ...process.env, MQTT_URL: `mqtt+unix://${socket}` } : process.env,
       });
       driver.on('exit', (code, signal) => {
         if (stopping) return;

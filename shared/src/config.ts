@@ -142,7 +142,7 @@ export const VARIABLES = {
   BROKER_WS_PORT: port('MQTT over WebSocket (browser MQTT tools)', 9001, true),
   BROKER_TLS_PORT: port('MQTT over TLS with the certificate above', 0, true),
   BROKER_SOCKET: variable(
-    'MQTT over a Unix domain socket besides the TCP doors, for clients on this machine (`mqtt+unix://` and the path in MQTT_URL, `mosquitto_sub --unix`), owner-only; empty: none. `npm start` gives its led-driver one, DATA_DIR/mqtt.sock, unless MQTT_URL is set',
+    'MQTT over a Unix domain socket besides the TCP doors, for clients on this machine (`mqtt+unix://` and the path in MQTT_URL, `mosquitto_sub --unix`), owner-only; empty: none. `npm start` gives its led-driver one, DATA_DIR/mqtt.sock, unless MQTT_URL names another broker or door',
     `an absolute path of at most ${MAX_SOCKET_PATH_BYTES} bytes, or empty for none`,
     '',
     (raw) => (raw === '' ? '' : socketPath(raw)),

@@ -36,7 +36,8 @@ function stopChild(child: ChildProcess): Promise<void> {
 /**
  * Whether MQTT_URL, for the led-driver, means the hosted broker: not set, or its own TCP door on this machine
  * (`mqtt://localhost:BROKER_PORT`, as the README's advice "set MQTT_URL to match BROKER_PORT" has it). The Unix
- * socket reaches the same broker, for less. Any other URL (another broker, another door, TLS, WebSocket) is the person's choice and is used.
+ * socket reaches the same broker, for less. Any other URL (another broker, another door, TLS, WebSocket) is the
+ * person's choice and is used.
  */
 function namesHostedBroker(config: Config): boolean {
   // Not set: the default, mqtt://localhost:1883, means this broker whatever BROKER_PORT says.

@@ -4,10 +4,9 @@
  * WebSocket handshake get the same 10 s as every HTTP door of ours (REQUEST_LIMITS, TLS_HANDSHAKE_TIMEOUT_MS), a bad
  * handshake gets its 4xx, and nothing a listener reports after it listens (a failed accept()) escapes as an exception.
  */
-
-import { chmodSync, lstatSync, rmSync, type Stats } from 'node:fs';
+import { lstatSync, rmSync, type Stats } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { connect, createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import {
@@ -23,6 +22,7 @@ import {
   recordBadTarget,
   refuseHandshake,
   requestTarget,
+  socketAccepts,
   TLS_HANDSHAKE_TIMEOUT_MS,
 } from '@gravity-led/shared';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -75,26 +75,14 @@ export async function tcpListener(
   return { name: 'mqtt', port: bound, close };
 }
 
-/** Whether something accepts connections on the Unix socket `path` now. */
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-}
-
 /**
  * MQTT over a Unix domain socket at `path` (BROKER_SOCKET): for clients on this machine, which `npm start` makes its
  * led-driver (docs/performance.md: a write and a read on a Unix socket cost the kernel about half what loopback TCP
  * does, on each side, for every gravity value, state and acknowledgement). The same broker behind it as behind every
  * door: the packet-size guard, the CONNECT deadline, the accounts and their permissions.
  *
- * Who may connect is the file system's: connecting needs write permission on the socket file, which is made the
- * owner's alone (0600) before it listens, in DATA_DIR, itself the owner's alone (0700). A socket file left by a
+ * Who may connect is the file system's: connecting needs write permission on the socket file, which is created the
+ * owner's alone (0600), in DATA_DIR, itself the owner's alone (0700). A socket file left by a
  * broker that was killed (a Unix socket file outlives its listener) is replaced; one that a running broker still
  * answers on is not taken over, nor is anything at `path` that is not a socket.
  */
@@ -107,14 +95,15 @@ export async function unixListener(broker: ConnectionHandler, path: string, refu
   }
   if (existing && !existing.isSocket()) throw new Error(`${path} exists and is not a socket: not replaced`);
   if (existing) {
-    if (await socketAnswers(path)) throw new Error(`another broker listens on ${path}`);
+    if (await socketAccepts(path)) throw new Error(`another broker listens on ${path}`);
     rmSync(path, { force: true });
   }
   const server = createNetServer((socket) => broker.handle(socket, undefined, Date.now()));
   const close = closeWithConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    // The socket file is created with the process's umask; nobody else may connect from its first moment.
+    // The socket file is created with the process's umask: 0177 makes it 0600, so that nobody else may connect
+    // from its first moment (a chmod after listen() would leave a moment open).
     const umask = process.umask(0o177);
     try {
       server.listen({ path }, () => {
@@ -125,7 +114,6 @@ export async function unixListener(broker: ConnectionHandler, path: string, refu
       process.umask(umask);
     }
   });
-  chmodSync(path, 0o600);
   keepListening(server, refusals);
   // Node removes the socket file when the server closes.
   return { name: 'mqtt-unix', port: 0, path, close };

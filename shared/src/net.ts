@@ -1,5 +1,5 @@
 /** Small socket helpers that services, `npm start`, the tests and the benchmark all need, written once. */
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type NetConnectOpts, type Server } from 'node:net';
 import { errorMessage } from './errors.js';
 import type { RefusalLog } from './refusal-log.js';
 
@@ -28,16 +28,26 @@ export function keepListening(server: Server, refusals: RefusalLog): void {
   });
 }
 
-/** True when something accepts TCP connections on `port`: how `npm start` knows a service is up. */
-export function portAccepts(port: number, host = '127.0.0.1'): Promise<boolean> {
+/** True when something accepts a connection made with `options` (a TCP port, or a Unix socket's path). */
+function accepts(options: NetConnectOpts): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ port, host });
+    const socket = connect(options);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** True when something accepts TCP connections on `port`: how `npm start` knows a service is up. */
+export function portAccepts(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return accepts({ port, host });
+}
+
+/** True when something accepts connections on the Unix socket at `path`: whether a socket file is still in use. */
+export function socketAccepts(path: string): Promise<boolean> {
+  return accepts({ path });
 }
 
 /** A TCP port that was free a moment ago (the OS picks it, we release it): for tests and the benchmark. */

@@ -3,7 +3,7 @@
  * written once, atomically, by whichever service gets there first.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from './errors.js';
 
@@ -20,6 +20,9 @@ export function ensureDataDir(dir: string): void {
 export function writeOnce(dir: string, name: string, content: string | Uint8Array): boolean {
   ensureDataDir(dir);
   const target = join(dir, name);
+  // There already: nothing is written, not even the temporary file (a start that finds its files leaves DATA_DIR, a
+  // Pi's SD card, as it is). A file that appears meanwhile is still caught by the link below.
+  if (existsSync(target)) return false;
   const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
   writeFileSync(temp, content, { mode: 0o600 });
   try {

@@ -5,7 +5,7 @@
  * followSecrets (the running services) or readStoredSecrets.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { writeOnce } from './data-dir.js';
@@ -59,9 +59,7 @@ function generate(): StoredSecrets {
 function readStored(dir: string): StoredSecrets {
   const file = join(dir, SECRETS_FILE);
   const fresh = generate();
-  // Written only when there is none yet (by whichever service gets there first, writeOnce): a start that finds the
-  // file writes nothing, not even writeOnce's temporary file, so DATA_DIR (a Pi's SD card) is not written at each start.
-  if (!existsSync(file)) writeOnce(dir, SECRETS_FILE, `${JSON.stringify(fresh, null, 2)}\n`);
+  writeOnce(dir, SECRETS_FILE, `${JSON.stringify(fresh, null, 2)}\n`);
   chmodSync(file, 0o600);
   const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>;
   // A hand-edited file may lack a field: fill it in memory rather than fail, and never rewrite the person's file.

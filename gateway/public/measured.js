@@ -36,6 +36,14 @@ export class LoopFigures {
   stateReceived(frame) {
     const now = this.now();
     this.states.add(now);
+    // Frames the driver applied without a change of the LEDs (held still, or past full brightness) have had their
+    // effect and will never be echoed: timed to a later change, they would count the time the phone was held still.
+    if (typeof frame.unchanged === 'number' && this.inFlight.has(frame.unchanged)) {
+      for (const seq of this.inFlight.keys()) {
+        this.inFlight.delete(seq);
+        if (seq === frame.unchanged) break;
+      }
+    }
     if (typeof frame.seq !== 'number' || !this.inFlight.has(frame.seq)) return;
     // A frame's round trip ends with the first state that shows it or a newer frame: the driver applies frames in
     // order and, when several arrive at once, only the newest, so those sent before this one were superseded and
@@ -45,6 +53,14 @@ export class LoopFigures {
       this.latency.add(now - sentAt, now);
       if (seq === frame.seq) break;
     }
+  }
+
+  /**
+   * A new connection to the gateway (its `hello`): what was sent on the last one and not echoed never will be, or
+   * was echoed while the page was away.
+   */
+  connected() {
+    this.inFlight.clear();
   }
 
   /** The gateway's own figures (a `stats` frame). */

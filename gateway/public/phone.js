@@ -202,6 +202,7 @@ function onFrame(frame) {
       tokenForm.hide();
       deviceProblem = unavailableNotice(frame);
       replayedState = true;
+      figures.connected();
       break;
     case 'state':
       showState(frame, ui.leds);

@@ -89,7 +89,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
     isAvailable: () => bridge.isAvailable,
     lastState: () => bridge.lastState,
-    onOccupancy: (n, max) => bridge.publishClients(n, max),
+    onOccupancy: (n, max) => {
+      measurements.controllersChanged();
+      bridge.publishClients(n, max);
+    },
   });
   bridge.on('state', (state, retained) => {
     metrics.state(state, retained);

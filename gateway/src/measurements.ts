@@ -53,6 +53,14 @@ export class Measurements {
     if (retained) return;
     const now = this.now();
     this.ledUpdates.add(now);
+    // Frames the led-driver applied without a change of the LEDs have had their effect: no state will echo them,
+    // and timing them to a later change would count the time the phone was held still.
+    if (state.unchanged !== undefined && this.pending.has(state.unchanged)) {
+      for (const seq of this.pending.keys()) {
+        this.pending.delete(seq);
+        if (seq === state.unchanged) break;
+      }
+    }
     if (state.seq === undefined || !this.pending.has(state.seq)) return;
     // A frame's round trip ends with the first state that shows it or a newer frame: the led-driver applies frames
     // in order and, when several arrive at once, only the newest (latest value wins), so the ones before this were
@@ -67,6 +75,15 @@ export class Measurements {
       }
       if (seq === state.seq) break;
     }
+  }
+
+  /**
+   * A controller came or went. The frames still waiting are another session's, or will never be applied: the
+   * led-driver ignores gravity sent before the occupancy changed (docs/safety.md). Timed to the next controller's
+   * first state, they would count the time between the two sessions.
+   */
+  controllersChanged(): void {
+    this.pending.clear();
   }
 
   /** A controller answered a ping after `ms`. */

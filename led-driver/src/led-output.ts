@@ -10,6 +10,8 @@ export class LedOutput {
   private state: LedState;
   /** Set once the hardware is released: nothing may reach the backend after that. */
   private closed = false;
+  /** The newest numbered frame applied since the last report without changing anything (LedState.unchanged). */
+  private unchangedSeq: number | undefined;
 
   constructor(
     private readonly backend: LedBackend,
@@ -30,7 +32,13 @@ export class LedOutput {
 
   /** Applies `duty`; returns true when it changed anything (and was therefore reported). */
   apply(duty: Duty, reason: StateReason, seq?: number): boolean {
-    if (this.closed || sameDuty(duty, this.state)) return false;
+    if (this.closed) return false;
+    if (sameDuty(duty, this.state)) {
+      // Nothing to write and nothing to report; the next report says that this frame has had its effect, so that
+      // the gateway and the page do not wait for it to come back (LedState.unchanged).
+      if (seq !== undefined) this.unchangedSeq = seq;
+      return false;
+    }
     try {
       this.backend.write(duty);
     } catch (error) {
@@ -44,7 +52,16 @@ export class LedOutput {
       duty = OFF;
       reason = 'hardware-fault';
     }
-    this.state = { left: duty.left, right: duty.right, reason, ...(seq === undefined ? {} : { seq }), ts: Date.now() };
+    const unchanged = this.unchangedSeq;
+    this.unchangedSeq = undefined;
+    this.state = {
+      left: duty.left,
+      right: duty.right,
+      reason,
+      ...(seq === undefined ? {} : { seq }),
+      ...(unchanged === undefined ? {} : { unchanged }),
+      ts: Date.now(),
+    };
     if (reason !== 'gravity' && reason !== 'manual') this.log.info({ reason }, 'LEDs off (fail-safe)');
     this.report(this.state);
     return true;

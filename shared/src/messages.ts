@@ -35,13 +35,20 @@ export interface LedState extends Duty {
   readonly reason: StateReason;
   /** The `seq` of the gravity frame that produced this state, when the sender gave one. */
   readonly seq?: number;
+  /**
+   * The `seq` of the newest gravity frame the driver applied since the state before this one without changing the
+   * LEDs (a phone held still, or tilted past full brightness). That frame and every one before it have had their
+   * effect, and no state will echo them: a round trip is timed only for the frames after it (docs/metrics.md).
+   */
+  readonly unchanged?: number;
   /** Milliseconds since the epoch when the driver applied it. */
   readonly ts: number;
 }
 
 export function encodeLedState(state: LedState): string {
   const seq = state.seq === undefined ? '' : `,"seq":${state.seq}`;
-  return `{"left":${state.left},"right":${state.right},"reason":"${state.reason}"${seq},"ts":${state.ts}}`;
+  const unchanged = state.unchanged === undefined ? '' : `,"unchanged":${state.unchanged}`;
+  return `{"left":${state.left},"right":${state.right},"reason":"${state.reason}"${seq}${unchanged},"ts":${state.ts}}`;
 }
 
 /** Reads a state message; undefined for anything that is not one (the topic may be shared with an external broker). */
@@ -53,7 +60,7 @@ export function decodeLedState(payload: Uint8Array | string): LedState | undefin
     return undefined;
   }
   if (typeof data !== 'object' || data === null) return undefined;
-  const { left, right, reason, seq, ts } = data as Record<string, unknown>;
+  const { left, right, reason, seq, unchanged, ts } = data as Record<string, unknown>;
   const duty = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 100;
   if (!duty(left) || !duty(right) || typeof reason !== 'string') return undefined;
   return {
@@ -61,6 +68,7 @@ export function decodeLedState(payload: Uint8Array | string): LedState | undefin
     right,
     reason: reason as StateReason,
     ...(typeof seq === 'number' ? { seq } : {}),
+    ...(typeof unchanged === 'number' ? { unchanged } : {}),
     ts: typeof ts === 'number' ? ts : Date.now(),
   };
 }

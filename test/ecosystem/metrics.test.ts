@@ -177,4 +177,37 @@ describe('metrics', () => {
     viewer.close();
     await viewer.closed();
   });
+
+  it('a phone held still: the frames that change nothing are not timed to the next change', async () => {
+    const ROUND_TRIP = 'gravity_led_gateway_led_round_trip_seconds';
+    const samples = async () => (await scrape(`${gatewayUrl}/metrics`)).count(`${ROUND_TRIP}_count`);
+    const frame = (y: number, seq: number) => JSON.stringify({ x: 0, y, z: 98, seq });
+    const controller = await WsClient.controller(system);
+    controller.send(frame(20, 700));
+    // Its state frame is sent after the gateway has timed it.
+    await controller.next('state', (f) => f.seq === 700);
+    const before = await samples();
+    // Held still for a second, at 30 frames a second, as at full brightness past the set tilt: every frame applied,
+    // none changing the LEDs, none echoed.
+    for (let seq = 701; seq <= 730; seq++) {
+      controller.send(frame(20, seq));
+      await sleep(33);
+    }
+    await sleep(300);
+    controller.send(frame(21, 731));
+    const state = await leds.until('right = 21', (s) => s.right === 21 && s.seq === 731);
+    // The newest frame applied without a change: 730, unless it came in one read with 731 (superseded by it).
+    const unchanged = state.unchanged ?? Number.NaN;
+    assert.ok(unchanged >= 701 && unchanged <= 730, JSON.stringify(state));
+    const echoed = await controller.next('state', (f) => f.seq === 731);
+    assert.equal(echoed.unchanged, unchanged, 'the page is told too (gateway/public/measured.js does the same)');
+    const from = controller.frames.length;
+    // 731 itself, and any frame after `unchanged` that 731 superseded: not the 30 frames held still.
+    assert.equal((await samples()) - before, 1 + (730 - unchanged));
+    // The figures the page shows, sent after 731 was timed: its worst case is not the 1.3 s held still.
+    const stats = await controller.next('stats', (f) => f.roundTrip !== null, 5000, from);
+    assert.ok((stats.roundTrip as { max: number }).max < 1000, JSON.stringify(stats.roundTrip));
+    controller.close();
+    await controller.closed();
+  });
 });

@@ -7,6 +7,7 @@ export interface StateMessage {
   right: number;
   reason: string;
   seq?: number;
+  unchanged?: number;
   ts: number;
 }
 

@@ -31,7 +31,8 @@ interface Measured {
     now: () => number,
   ) => {
     frameSent(seq: number): void;
-    stateReceived(frame: { seq?: number }): void;
+    stateReceived(frame: { seq?: number; unchanged?: number }): void;
+    connected(): void;
     gatewayStats(frame: unknown): void;
     snapshot(): Snapshot;
   };
@@ -154,6 +155,37 @@ describe('measured.js: the phone page times its own frames', () => {
     assert.equal(s.gateway, null, 'no stats frame yet');
   });
 
+  it('never times a frame the driver applied without a change (a phone held still) to a later change', () => {
+    const c = clock();
+    const loop = new measured.LoopFigures(c.now);
+    loop.frameSent(1);
+    c.advance(5);
+    loop.stateReceived({ seq: 1 });
+    // Held still for 3 s at 30 frames a second: each one applied, none changing the LEDs, none echoed.
+    for (let seq = 2; seq <= 91; seq++) {
+      c.advance(33);
+      loop.frameSent(seq);
+    }
+    c.advance(33);
+    loop.frameSent(92); // the tilt changes
+    c.advance(6);
+    loop.stateReceived({ seq: 92, unchanged: 91 });
+    assert.deepEqual(loop.snapshot().latency, { p50: 5, max: 6, samples: 2 });
+  });
+
+  it('forgets on a new connection what it sent on the last one', () => {
+    const c = clock();
+    const loop = new measured.LoopFigures(c.now);
+    loop.frameSent(1);
+    loop.frameSent(2); // its state came back while the page was away
+    c.advance(4000);
+    loop.connected();
+    loop.frameSent(3);
+    c.advance(7);
+    loop.stateReceived({ seq: 3 });
+    assert.deepEqual(loop.snapshot().latency, { p50: 7, max: 7, samples: 1 });
+  });
+
   it("keeps the gateway's figures only while they are fresh", () => {
     const c = clock();
     const loop = new measured.LoopFigures(c.now);
@@ -214,6 +246,33 @@ describe('gateway measurements', () => {
     m.state(state(3), false);
     // 3 was superseded by 4: timed to 4's state (the LEDs showed a newer frame then), never again after it.
     assert.deepEqual(seen.roundTrips, [0.013, 0.003, 0.002, 0.002]);
+  });
+
+  it('never times a frame the driver applied without a change to a later change; forgets a session that ended', () => {
+    const c = clock();
+    const { seen, sink: s } = sink();
+    const m = new Measurements(s, c.now);
+    m.published({ x: 0, y: 40, z: 91, seq: 1 }, c.now());
+    c.advance(5);
+    m.state(state(1), false);
+    // Held still for 3 s: applied one by one, no change, no state.
+    for (let seq = 2; seq <= 91; seq++) {
+      c.advance(33);
+      m.published({ x: 0, y: 40, z: 91, seq }, c.now());
+    }
+    c.advance(33);
+    m.published({ x: 0, y: 41, z: 91, seq: 92 }, c.now());
+    c.advance(6);
+    m.state({ ...state(92), unchanged: 91 }, false);
+    assert.deepEqual(seen.roundTrips, [0.005, 0.006]);
+    // Frames of a controller that left unanswered (the driver ignores them) are not timed to the next one's state.
+    m.published({ x: 0, y: 42, z: 91, seq: 93 }, c.now());
+    c.advance(4000);
+    m.controllersChanged();
+    m.published({ x: 0, y: 10, z: 99, seq: 1 }, c.now());
+    c.advance(3);
+    m.state(state(1), false);
+    assert.deepEqual(seen.roundTrips, [0.005, 0.006, 0.003]);
   });
 
   it('remembers a bounded number of frames, and never matches one from long ago', () => {

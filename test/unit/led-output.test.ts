@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { type LedBackend, LedOutput, SimBackend } from '@gravity-led/led-driver';
-import { createLogger, type Duty, type LedState, OFF } from '@gravity-led/shared';
+import { createLogger, type Duty, decodeLedState, encodeLedState, type LedState, OFF } from '@gravity-led/shared';
 
 const log = createLogger('test', { LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
 
@@ -104,6 +104,31 @@ describe('LedOutput', () => {
         ['broker-lost', 0, 0, undefined],
       ],
     );
+  });
+
+  it('says in the next report which numbered frames were applied without a change, so none is awaited as an echo', () => {
+    const { reports, output } = setup();
+    output.apply({ left: 0, right: 40 }, 'gravity', 1);
+    // Held still: applied, nothing written, nothing reported.
+    for (let seq = 2; seq <= 5; seq++) assert.equal(output.apply({ left: 0, right: 40 }, 'gravity', seq), false);
+    output.apply({ left: 0, right: 41 }, 'gravity', 6);
+    output.apply({ left: 0, right: 42 }, 'gravity', 7);
+    output.apply({ left: 0, right: 42 }, 'manual'); // no number: nothing to say of it
+    output.apply(OFF, 'stale');
+    assert.deepEqual(
+      reports.map((s) => [s.seq, s.unchanged]),
+      [
+        [1, undefined],
+        [6, 5],
+        [7, undefined],
+        [undefined, undefined],
+      ],
+    );
+    // Carried by the state on MQTT, and read back by the gateway.
+    const encoded = encodeLedState(reports[1] as LedState);
+    assert.match(encoded, /"seq":6,"unchanged":5,/);
+    assert.equal(decodeLedState(encoded)?.unchanged, 5);
+    assert.equal(decodeLedState('{"left":0,"right":1,"reason":"gravity","unchanged":"5"}')?.unchanged, undefined);
   });
 
   it('a failing write turns both off and reports off with reason `hardware-fault`, not what was asked', () => {

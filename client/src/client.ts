@@ -191,7 +191,15 @@ async function drive(options: ClientOptions, io: ClientIo, say: (line: string) =
     socket.on('error', (error: NodeJS.ErrnoException) => finish(1, describeConnectError(error, options.url)));
     socket.on('close', (code, reason) => {
       io.stop.removeEventListener('abort', onStop);
-      if (!result) result = { code: 1, message: describeClose(code, reason.toString()) };
+      if (!result) {
+        const tokenless = !options.token && !options.url.searchParams.has('token');
+        // Refused for want of a token that was never sent: say where one comes from, not only that it was refused.
+        const hint =
+          code === CloseCode.PolicyViolation && tokenless
+            ? "; no token was given or found: --token TOKEN (npm start prints it), GATEWAY_TOKEN, or DATA_DIR set to the services' own"
+            : '';
+        result = { code: 1, message: describeClose(code, reason.toString()) + hint };
+      }
       if (result.message) say(`client: ${result.message}`);
       resolve(result.code);
     });

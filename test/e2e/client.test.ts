@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
@@ -153,7 +154,7 @@ describe('command-line client', () => {
     );
   });
 
-  it('ends with 1 and says so for a wrong token, a device in use, and a gateway that is not there', async () => {
+  it('ends with 1 and says so for a wrong token, a device in use, no token at all, and a gateway that is not there', async () => {
     const wrong = client(['--url', system.gatewayUrl, '--token', 'wrong-token-wrong-token']);
     assert.equal(await wrong.exit, 1);
     assert.match(wrong.stderr(), /refused the token \(HTTP 401/);
@@ -166,6 +167,17 @@ describe('command-line client', () => {
     } finally {
       holder.close();
       await holder.closed();
+    }
+
+    // No --token, no GATEWAY_TOKEN, and a DATA_DIR that is not the services' (the token is looked up there): the
+    // gateway waits 5 s for an auth frame, then refuses; the client says where a token comes from.
+    const empty = mkdtempSync(join(tmpdir(), 'gravity-led-client-'));
+    try {
+      const tokenless = client(['--url', system.gatewayUrl], { PATH: process.env.PATH, DATA_DIR: empty });
+      assert.equal(await tokenless.exit, 1);
+      assert.match(tokenless.stderr(), /refused the client \(close code 1008.*no token was given or found: --token TOKEN/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
     }
 
     const nowhere = client(['--url', `ws://127.0.0.1:${await freePort()}/`, '--token', token]);

@@ -89,7 +89,9 @@ async function main(): Promise<void> {
     const startDriver = ({ socket }: { readonly socket?: string }) => {
       driver = spawn(process.execPath, [...process.execArgv, 'led-driver/dist/main.js'], {
         cwd: ROOT,
-        stdio: 'inherit',
+        // An IPC channel besides the terminal: it closes when this process is gone, whichever way, and the
+        // led-driver then stops the orderly way (runService) instead of outliving it.
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
         env: socket && namesHostedBroker(config) ? { ...process.env, MQTT_URL: `mqtt+unix://${socket}` } : process.env,
       });
       driver.on('exit', (code, signal) => {

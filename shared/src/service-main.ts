@@ -120,6 +120,17 @@ export async function runService(
     );
   };
   for (const signal of STOP_SIGNALS) process.on(signal, () => stop(signal));
+  // Started by a parent through an IPC channel (npm start starts its led-driver so): the channel closes when the
+  // parent is gone by any path, kill -9 and a crash included, and this process must not outlive it. Left running, it
+  // would hold its ports and, at the next npm start, drive the pins beside the new led-driver. Unreferenced, the
+  // channel never keeps the process alive by itself.
+  if (process.channel) {
+    process.channel.unref();
+    process.on('disconnect', () => {
+      log.warn(`${name}: the process that started it is gone: stopping`);
+      stop('parent-gone', 1);
+    });
+  }
   // The last line of defence: an error nobody caught stops the service the orderly way (for the led-driver: LEDs off,
   // `shutdown` published, `offline`), bounded by the same deadline, and exits 1. Before the service is running, or
   // when the error strikes while it is stopping, it exits at once and the atExit() cleanups do what is essential.

@@ -4,8 +4,8 @@
  * `npm start -w <service>` runs one service alone, and a bad variable stops it with one clear line.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -139,6 +139,44 @@ describe('npm start', () => {
     }
     // npm reports an interrupted script as killed by SIGINT, or exits 0/130 depending on its version: either is a clean stop.
     assert.ok(code === 0 || code === 130 || signal === 'SIGINT', `npm start ended with ${code ?? signal}`);
+  });
+
+  it('killed with kill -9 (no signal handler runs), its led-driver turns the LEDs off and ends too, rather than outliving it', async () => {
+    const { dataDir, ports, env } = await environment();
+    const pins = join(dataDir, 'leds.json');
+    const run = npm(['start'], { ...env, LED_SIM_FILE: pins });
+    cleanups.push(() => {
+      if (run.child.pid && groupAlive(run.child.pid)) process.kill(-run.child.pid, 'SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    await waitFor('the start banner', () => run.output().includes('Press Ctrl+C to stop'), 60_000);
+    const token = /Access token: (\S+)/.exec(run.output())?.[1];
+    const ws = new WebSocket(`ws://127.0.0.1:${ports.gateway}/`, { headers: { authorization: `Bearer ${token}` } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const duty = () => JSON.parse(readFileSync(pins, 'utf8')) as { left: number; right: number; closed: boolean };
+    await waitFor(
+      'right = 50 on the simulated pins',
+      () => {
+        ws.send('0 50 86.6');
+        return existsSync(pins) && duty().right === 50;
+      },
+      15_000,
+    );
+    // npm start's own process: the one that hosts the gateway and the broker, and started the led-driver.
+    const group = run.child.pid as number;
+    const launcher = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(group)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => /^\s*(\d+)\s+\S*node\s.*scripts\/dist\/start\.js/.exec(line)?.[1])
+      .find((pid) => pid !== undefined);
+    assert.ok(launcher, 'the npm start process (node, not the shell npm runs it in)');
+    process.kill(Number.parseInt(launcher, 10), 'SIGKILL');
+    // Without a way to learn of it, the led-driver went on alone, holding its ports, and drove the pins beside the
+    // next npm start's led-driver.
+    await waitFor('every process of npm start to end', () => !groupAlive(group), 10_000);
+    assert.deepEqual(duty(), { ...duty(), left: 0, right: 0, closed: true }, 'the LEDs off and released');
+    assert.match(run.output(), /"name":"led-driver"[^\n]*"msg":"led-driver: the process that started it is gone: stopping"/);
+    assert.match(run.output(), /"name":"led-driver"[^\n]*"msg":"led-driver stopped"/);
+    ws.terminate();
   });
 
   it('with MQTT_URL naming another door or broker, its led-driver connects where MQTT_URL says, and no Unix socket is made', async () => {

@@ -19,4 +19,11 @@ export declare class SpreadWindow {
   spread(now: number): Spread | null;
 }
 
+export declare class EchoMatcher {
+  constructor(limit: number, maxAgeMs?: number);
+  sent(seq: number, at: number): void;
+  echoed(state: { readonly seq?: number; readonly unchanged?: number }, now: number): number[];
+  clear(): void;
+}
+
 export declare function formatMs(ms: number): string;

@@ -1,6 +1,6 @@
 /**
- * The arithmetic of the live figures on the pages: events per second, and the spread (median and worst) of
- * durations, both over the last WINDOW_MS. The one home of this arithmetic: the pages run this file as it is served,
+ * The arithmetic of the live figures on the pages: events per second, the spread (median and worst) of durations,
+ * both over the last WINDOW_MS, and which round trips an LED state ends. The one home of this arithmetic: the pages run this file as it is served,
  * and the gateway imports it too (gateway/src/rolling-window.ts, typed by figures.d.ts). Times are milliseconds on
  * the one monotonic clock of whoever counts (performance.now()), never a wall clock and never two machines' clocks
  * compared. Memory is fixed whatever the rate.
@@ -77,6 +77,62 @@ export class SpreadWindow {
     // The nearest-rank median: a value that was actually measured, never an average of two.
     const p50 = values[Math.ceil(values.length / 2) - 1];
     return { p50, max: values[values.length - 1], samples: values.length };
+  }
+}
+
+/**
+ * Frames numbered by their sender (`seq`), matched to the LED states that echo them: the rule of a round trip, the
+ * same for the page and the gateway.
+ * - A frame's round trip ends with the first state that shows it or a newer frame. The led-driver applies frames in
+ *   order and, of several that reach it at once, only the newest (latest value wins): the ones before it were
+ *   superseded and will never be echoed, so each is timed to the state that superseded it, and a stall of the path
+ *   shows in the worst case.
+ * - A frame the led-driver applied without a change of the LEDs (a phone held still, or past full brightness) is
+ *   never echoed either: the next state names the newest such frame (`unchanged`), and it and every frame before it
+ *   are dropped untimed, so that the time the phone was held still is never counted.
+ */
+export class EchoMatcher {
+  /**
+   * @param {number} limit frames remembered at most, the oldest forgotten first
+   * @param {number} maxAgeMs a frame sent longer ago than this is dropped untimed (a sender that reused its numbers)
+   */
+  constructor(limit, maxAgeMs = Number.POSITIVE_INFINITY) {
+    this.limit = limit;
+    this.maxAgeMs = maxAgeMs;
+    /** seq -> when it was sent, oldest first. */
+    this.pending = new Map();
+  }
+
+  /** A frame numbered `seq` went out at `at`; a number used again counts from its newest use. */
+  sent(seq, at) {
+    this.pending.delete(seq);
+    this.pending.set(seq, at);
+    if (this.pending.size > this.limit) this.pending.delete(this.pending.keys().next().value);
+  }
+
+  /** A state arrived at `now` (its `seq` and `unchanged`, either may be absent): the round trips it ends, in ms. */
+  echoed(state, now) {
+    if (typeof state.unchanged === 'number' && this.pending.has(state.unchanged)) this.dropThrough(state.unchanged);
+    const ended = [];
+    if (typeof state.seq !== 'number' || !this.pending.has(state.seq)) return ended;
+    for (const [seq, at] of this.pending) {
+      this.pending.delete(seq);
+      if (now - at <= this.maxAgeMs) ended.push(now - at);
+      if (seq === state.seq) break;
+    }
+    return ended;
+  }
+
+  /** Forgets every frame: their states will never come back to this matcher (a session ended). */
+  clear() {
+    this.pending.clear();
+  }
+
+  dropThrough(last) {
+    for (const seq of this.pending.keys()) {
+      this.pending.delete(seq);
+      if (seq === last) return;
+    }
   }
 }
 

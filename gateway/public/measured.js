@@ -4,7 +4,7 @@
  * its `seq`; what the gateway measured arrives in its `stats` frames, on the gateway's clock. No figure mixes two
  * clocks. docs/metrics.md says what each one counts.
  */
-import { formatMs, RateWindow, SpreadWindow, WINDOW_MS } from './figures.js';
+import { EchoMatcher, formatMs, RateWindow, SpreadWindow, WINDOW_MS } from './figures.js';
 
 /** Frames remembered while their state may still come back; older ones are superseded anyway. */
 const MAX_IN_FLIGHT = 512;
@@ -17,8 +17,8 @@ export class LoopFigures {
     this.sent = new RateWindow();
     this.states = new RateWindow();
     this.latency = new SpreadWindow();
-    /** seq -> when the frame left the page, oldest first. */
-    this.inFlight = new Map();
+    /** The frames sent, by when they left the page, until a state ends their round trip. */
+    this.echoes = new EchoMatcher(MAX_IN_FLIGHT);
     this.gateway = null;
     this.gatewayAt = Number.NEGATIVE_INFINITY;
   }
@@ -27,32 +27,15 @@ export class LoopFigures {
   frameSent(seq) {
     const now = this.now();
     this.sent.add(now);
-    this.inFlight.delete(seq);
-    this.inFlight.set(seq, now);
-    if (this.inFlight.size > MAX_IN_FLIGHT) this.inFlight.delete(this.inFlight.keys().next().value);
+    this.echoes.sent(seq, now);
   }
 
   /** A state frame: one change the led-driver applied to the pins. */
   stateReceived(frame) {
     const now = this.now();
     this.states.add(now);
-    // Frames the driver applied without a change of the LEDs (held still, or past full brightness) have had their
-    // effect and will never be echoed: timed to a later change, they would count the time the phone was held still.
-    if (typeof frame.unchanged === 'number' && this.inFlight.has(frame.unchanged)) {
-      for (const seq of this.inFlight.keys()) {
-        this.inFlight.delete(seq);
-        if (seq === frame.unchanged) break;
-      }
-    }
-    if (typeof frame.seq !== 'number' || !this.inFlight.has(frame.seq)) return;
-    // A frame's round trip ends with the first state that shows it or a newer frame: the driver applies frames in
-    // order and, when several arrive at once, only the newest, so those sent before this one were superseded and
-    // will never be echoed. Each is timed to this state, so a stall shows in the worst case.
-    for (const [seq, sentAt] of this.inFlight) {
-      this.inFlight.delete(seq);
-      this.latency.add(now - sentAt, now);
-      if (seq === frame.seq) break;
-    }
+    // Which frames it ends, and which it drops untimed: figures.js (EchoMatcher), the gateway's rule too.
+    for (const ms of this.echoes.echoed(frame, now)) this.latency.add(ms, now);
   }
 
   /**
@@ -60,7 +43,7 @@ export class LoopFigures {
    * was echoed while the page was away.
    */
   connected() {
-    this.inFlight.clear();
+    this.echoes.clear();
   }
 
   /** The gateway's own figures (a `stats` frame). */

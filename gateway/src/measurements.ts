@@ -6,7 +6,7 @@
  */
 import type { Gravity, LedState } from '@gravity-led/shared';
 import type { Spread, StatsFrame } from './protocol.js';
-import { RateWindow, SpreadWindow, WINDOW_MS } from './rolling-window.js';
+import { EchoMatcher, RateWindow, SpreadWindow, WINDOW_MS } from './rolling-window.js';
 
 /** How often the clients are told the figures, and each controller is pinged for its link round trip. */
 export const STATS_INTERVAL_MS = 1000;
@@ -26,8 +26,8 @@ export class Measurements {
   private readonly ledUpdates = new RateWindow();
   private readonly roundTrips = new SpreadWindow();
   private readonly links = new SpreadWindow();
-  /** seq -> arrival (performance.now()) of the published frame that carried it, oldest first. */
-  private readonly pending = new Map<number, number>();
+  /** The published frames with a `seq`, by their arrival on the WebSocket, until a state ends their round trip. */
+  private readonly echoes = new EchoMatcher(MAX_PENDING, MATCH_WITHIN_MS);
 
   constructor(
     private readonly sink: MeasurementSink,
@@ -41,11 +41,8 @@ export class Measurements {
 
   /** A frame was published to MQTT; `receivedAt` is its arrival on the WebSocket. Only one with a `seq` can be matched. */
   published(gravity: Gravity, receivedAt: number): void {
-    if (gravity.seq === undefined) return;
     // A number seen again (a second controller, a client that started counting anew): the newest frame is the one.
-    this.pending.delete(gravity.seq);
-    this.pending.set(gravity.seq, receivedAt);
-    if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value as number);
+    if (gravity.seq !== undefined) this.echoes.sent(gravity.seq, receivedAt);
   }
 
   /** A state from leds/state; a retained one is the broker's replay on subscribing, not a change of the LEDs. */
@@ -53,27 +50,10 @@ export class Measurements {
     if (retained) return;
     const now = this.now();
     this.ledUpdates.add(now);
-    // Frames the led-driver applied without a change of the LEDs have had their effect: no state will echo them,
-    // and timing them to a later change would count the time the phone was held still.
-    if (state.unchanged !== undefined && this.pending.has(state.unchanged)) {
-      for (const seq of this.pending.keys()) {
-        this.pending.delete(seq);
-        if (seq === state.unchanged) break;
-      }
-    }
-    if (state.seq === undefined || !this.pending.has(state.seq)) return;
-    // A frame's round trip ends with the first state that shows it or a newer frame: the led-driver applies frames
-    // in order and, when several arrive at once, only the newest (latest value wins), so the ones before this were
-    // superseded and will never be echoed. Each is timed to this state: a stall shows in the worst case even though
-    // the frames sent during it were never applied one by one.
-    for (const [seq, arrivedAt] of this.pending) {
-      this.pending.delete(seq);
-      const ms = now - arrivedAt;
-      if (ms <= MATCH_WITHIN_MS) {
-        this.roundTrips.add(ms, now);
-        this.sink.roundTrip(ms / 1000);
-      }
-      if (seq === state.seq) break;
+    // Which frames this state ends, and which it drops untimed: figures.js (EchoMatcher), the page's rule too.
+    for (const ms of this.echoes.echoed(state, now)) {
+      this.roundTrips.add(ms, now);
+      this.sink.roundTrip(ms / 1000);
     }
   }
 
@@ -83,7 +63,7 @@ export class Measurements {
    * first state, they would count the time between the two sessions.
    */
   controllersChanged(): void {
-    this.pending.clear();
+    this.echoes.clear();
   }
 
   /** A controller answered a ping after `ms`. */

@@ -1,9 +1,9 @@
 /**
- * The arithmetic of the live figures on the pages: events per second, the spread (median and worst) of durations,
- * both over the last WINDOW_MS, and which round trips an LED state ends. The one home of this arithmetic: the pages run this file as it is served,
- * and the gateway imports it too (gateway/src/rolling-window.ts, typed by figures.d.ts). Times are milliseconds on
- * the one monotonic clock of whoever counts (performance.now()), never a wall clock and never two machines' clocks
- * compared. Memory is fixed whatever the rate.
+ * The arithmetic of the live figures on the pages: events per second, the spread (median and worst) of durations, both
+ * over the last WINDOW_MS, and which round trips an LED state ends. The one home of this arithmetic: the pages run this
+ * file as it is served, and the gateway imports it too (gateway/src/rolling-window.ts, typed by figures.d.ts). Times
+ * are milliseconds on the one monotonic clock of whoever counts (performance.now()), never a wall clock and never two
+ * machines' clocks compared. Memory is fixed whatever the rate.
  */
 
 /** "The last few seconds" of every figure. */
@@ -112,15 +112,10 @@ export class EchoMatcher {
 
   /** A state arrived at `now` (its `seq` and `unchanged`, either may be absent): the round trips it ends, in ms. */
   echoed(state, now) {
-    if (typeof state.unchanged === 'number' && this.pending.has(state.unchanged)) this.dropThrough(state.unchanged);
-    const ended = [];
-    if (typeof state.seq !== 'number' || !this.pending.has(state.seq)) return ended;
-    for (const [seq, at] of this.pending) {
-      this.pending.delete(seq);
-      if (now - at <= this.maxAgeMs) ended.push(now - at);
-      if (seq === state.seq) break;
-    }
-    return ended;
+    this.takeThrough(state.unchanged);
+    return this.takeThrough(state.seq)
+      .map((at) => now - at)
+      .filter((ms) => ms <= this.maxAgeMs);
   }
 
   /** Forgets every frame: their states will never come back to this matcher (a session ended). */
@@ -128,11 +123,16 @@ export class EchoMatcher {
     this.pending.clear();
   }
 
-  dropThrough(last) {
-    for (const seq of this.pending.keys()) {
+  /** Forgets the frames up to and including `last`, oldest first, and says when each was sent (none if it is absent). */
+  takeThrough(last) {
+    const taken = [];
+    if (typeof last !== 'number' || !this.pending.has(last)) return taken;
+    for (const [seq, at] of this.pending) {
       this.pending.delete(seq);
-      if (seq === last) return;
+      taken.push(at);
+      if (seq === last) break;
     }
+    return taken;
   }
 }
 
